@@ -1,0 +1,382 @@
+// Package config turns the key/value properties of a Fluent Bit [INPUT]
+// section into a validated Config.
+//
+// Values follow Fluent Bit's conventions: durations like "20s", "5m", "1h"
+// (a bare number is seconds), sizes like "8M", "512k" (a bare number is bytes,
+// K/M/G are powers of 1024), booleans on/off, true/false, yes/no.
+// Every error names the key, the value and what is wrong, because it becomes
+// the one line a user sees when Fluent Bit refuses to start.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the validated configuration of one input instance.
+type Config struct {
+	QueueURL        string
+	Region          string // explicit, or derived from QueueURL; "" means the SDK's default chain
+	EndpointURL     string // for every AWS service; "" means the SDK default (AWS_ENDPOINT_URL* still apply)
+	S3PathStyle     bool
+	RoleARN         string
+	ExternalID      string
+	RoleSessionName string
+
+	WaitTime          time.Duration // SQS long-poll wait, 0..20s
+	MaxMessages       int           // per ReceiveMessage, 1..10
+	VisibilityTimeout time.Duration // asked on receive and renewed while a message is worked on
+	Workers           int           // parallel object downloads
+	BufferMaxSize     int           // bytes of records held for Fluent Bit, also the most handed over per callback
+	DeleteDelay       time.Duration // wait between handover and DeleteMessage
+
+	Schema        string // raw, ocsf, ecs
+	OCSFVersion   string
+	OCSFClasses   string
+	TLSVerify     bool
+	BucketAllow   []string // empty: any bucket
+	BucketOwner   string   // expected_bucket_owner, sent as ExpectedBucketOwner
+	MaxObjectSize int64    // compressed bytes of one S3 object; 0 = no limit
+}
+
+// Key describes one configuration key, for validation and documentation.
+type Key struct {
+	Name    string
+	Default string
+	Help    string
+}
+
+// Keys lists every key the plugin reads, in documentation order.
+var Keys = []Key{
+	{"queue_url", "", "URL of the SQS queue that receives the S3 notifications (required)."},
+	{"region", "from queue_url", "AWS region; taken from the queue URL when it names one, else the SDK default chain (AWS_REGION, profile)."},
+	{"endpoint_url", "", "Endpoint for every AWS service (SQS, S3, STS), e.g. a VPC endpoint or a local emulator. AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_SQS/_S3/_STS are honoured too."},
+	{"s3_path_style", "off", "Address S3 as endpoint/bucket/key instead of bucket.endpoint/key."},
+	{"role_arn", "", "Role to assume with STS AssumeRole; credentials of the default chain are used to assume it."},
+	{"external_id", "", "External ID passed to AssumeRole (requires role_arn)."},
+	{"role_session_name", "fluent-bit-cloudtrail", "Session name for AssumeRole."},
+	{"wait_time", "20s", "SQS long-poll wait per ReceiveMessage (0s to 20s)."},
+	{"max_messages", "10", "Messages asked per ReceiveMessage (1 to 10); fewer are asked when the workers are busy."},
+	{"visibility_timeout", "5m", "Visibility timeout asked on receive and renewed every half of it while a message is processed (1s to 12h)."},
+	{"workers", "4", "Objects downloaded and decoded in parallel (1 to 64)."},
+	{"buffer_max_size", "32M", "Memory for decoded records waiting for Fluent Bit; also the most handed over per 1 s callback."},
+	{"delete_delay", "2s", "Time between handing a message's last record to Fluent Bit and deleting the message, so the engine can store it first (0s to 1m)."},
+	{"schema", "raw", "Record format: raw (the CloudTrail event unchanged), ocsf or ecs."},
+	{"ocsf_version", "1.1.0", "OCSF version for schema ocsf: 1.1.0 or 1.5.0."},
+	{"ocsf_classes", "default", "OCSF classes: default (Authentication, Account Change, API Activity as AWS maps them) or api_activity."},
+	{"tls_verify", "on", "Verify TLS certificates of AWS endpoints."},
+	{"bucket_allowlist", "", "Comma-separated buckets the plugin may read; notifications naming another bucket are refused. Empty: any."},
+	{"expected_bucket_owner", "", "AWS account ID that must own every bucket read (sent as S3 ExpectedBucketOwner)."},
+	{"max_object_size", "1G", "Largest compressed S3 object accepted; larger ones fail with an error (0: no limit)."},
+}
+
+// Parse reads every key through get (which returns "" for a missing key) and
+// validates the result.
+func Parse(get func(key string) string) (*Config, error) {
+	p := parser{get: get}
+	c := &Config{
+		QueueURL:          p.str("queue_url"),
+		Region:            p.str("region"),
+		EndpointURL:       p.str("endpoint_url"),
+		S3PathStyle:       p.boolean("s3_path_style"),
+		RoleARN:           p.str("role_arn"),
+		ExternalID:        p.str("external_id"),
+		RoleSessionName:   p.str("role_session_name"),
+		WaitTime:          p.duration("wait_time", 0, 20*time.Second),
+		MaxMessages:       p.integer("max_messages", 1, 10),
+		VisibilityTimeout: p.duration("visibility_timeout", time.Second, 12*time.Hour),
+		Workers:           p.integer("workers", 1, 64),
+		BufferMaxSize:     int(p.size("buffer_max_size", 64<<10, 1<<30)),
+		DeleteDelay:       p.duration("delete_delay", 0, time.Minute),
+		Schema:            strings.ToLower(p.str("schema")),
+		OCSFVersion:       p.str("ocsf_version"),
+		OCSFClasses:       strings.ToLower(p.str("ocsf_classes")),
+		TLSVerify:         p.boolean("tls_verify"),
+		BucketOwner:       p.str("expected_bucket_owner"),
+		MaxObjectSize:     p.size("max_object_size", 0, 1<<50),
+	}
+	for _, b := range strings.Split(p.str("bucket_allowlist"), ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			c.BucketAllow = append(c.BucketAllow, b)
+		}
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	return c, c.validate()
+}
+
+func (c *Config) validate() error {
+	if c.QueueURL == "" {
+		return fmt.Errorf("queue_url: missing: set it to the URL of the SQS queue, e.g. https://sqs.us-east-1.amazonaws.com/123456789012/cloudtrail")
+	}
+	u, err := url.Parse(c.QueueURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.Trim(u.Path, "/") == "" {
+		return fmt.Errorf("queue_url %q: not a queue URL: expected https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE", c.QueueURL)
+	}
+	if c.Region == "" {
+		c.Region = RegionFromQueueURL(c.QueueURL)
+	} else if !regionRE.MatchString(c.Region) {
+		return fmt.Errorf("region %q: not an AWS region name such as us-east-1", c.Region)
+	}
+	if c.EndpointURL != "" {
+		u, err := url.Parse(c.EndpointURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("endpoint_url %q: not an http(s) URL", c.EndpointURL)
+		}
+	}
+	if c.ExternalID != "" && c.RoleARN == "" {
+		return fmt.Errorf("external_id: set without role_arn: the external ID is only sent when assuming a role")
+	}
+	if c.RoleARN != "" && !strings.HasPrefix(c.RoleARN, "arn:") {
+		return fmt.Errorf("role_arn %q: not an ARN such as arn:aws:iam::123456789012:role/cloudtrail-reader", c.RoleARN)
+	}
+	if c.RoleSessionName != "" && !sessionNameRE.MatchString(c.RoleSessionName) {
+		return fmt.Errorf("role_session_name %q: must be 2-64 characters of letters, digits and =,.@-", c.RoleSessionName)
+	}
+	switch c.Schema {
+	case "raw", "ocsf", "ecs":
+	default:
+		return fmt.Errorf("schema %q: unknown: use raw, ocsf or ecs", c.Schema)
+	}
+	switch c.OCSFVersion {
+	case "1.1.0", "1.5.0":
+	default:
+		return fmt.Errorf("ocsf_version %q: unsupported: use 1.1.0 or 1.5.0", c.OCSFVersion)
+	}
+	switch c.OCSFClasses {
+	case "default", "api_activity":
+	default:
+		return fmt.Errorf("ocsf_classes %q: unknown: use default or api_activity", c.OCSFClasses)
+	}
+	if c.BucketOwner != "" && !accountRE.MatchString(c.BucketOwner) {
+		return fmt.Errorf("expected_bucket_owner %q: not a 12-digit AWS account ID", c.BucketOwner)
+	}
+	return nil
+}
+
+var (
+	regionRE      = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+	sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+	accountRE     = regexp.MustCompile(`^\d{12}$`)
+	// sqs.us-east-1.amazonaws.com, sqs.cn-north-1.amazonaws.com.cn,
+	// vpce-0abc.sqs.us-east-1.vpce.amazonaws.com, us-east-1.queue.amazonaws.com
+	queueHostRE = regexp.MustCompile(`(?:^|\.)sqs[.-]((?:[a-z]{2}(?:-[a-z]+)+-\d+))\.|^([a-z]{2}(?:-[a-z]+)+-\d+)\.queue\.amazonaws\.com`)
+)
+
+// RegionFromQueueURL returns the region an SQS queue URL names, or "" when it
+// names none (a local emulator, a custom domain).
+func RegionFromQueueURL(queueURL string) string {
+	u, err := url.Parse(queueURL)
+	if err != nil {
+		return ""
+	}
+	m := queueHostRE.FindStringSubmatch(strings.ToLower(u.Hostname()))
+	if m == nil {
+		return ""
+	}
+	if m[1] != "" {
+		return m[1]
+	}
+	return m[2]
+}
+
+// Secret reports whether a key's value must be masked when printed.
+func Secret(key string) bool { return key == "external_id" }
+
+type parser struct {
+	get func(string) string
+	err error
+}
+
+func (p *parser) raw(key string) (string, bool) {
+	v := strings.TrimSpace(p.get(key))
+	if v != "" {
+		return v, true
+	}
+	for _, k := range Keys {
+		if k.Name == key {
+			return k.Default, false
+		}
+	}
+	panic("config: undeclared key " + key) // a programming error, caught by tests
+}
+
+func (p *parser) fail(format string, args ...any) {
+	if p.err == nil {
+		p.err = fmt.Errorf(format, args...)
+	}
+}
+
+func (p *parser) str(key string) string {
+	v, set := p.raw(key)
+	if !set && strings.HasPrefix(v, "from ") {
+		return "" // a documented, computed default
+	}
+	return v
+}
+
+func (p *parser) boolean(key string) bool {
+	v, _ := p.raw(key)
+	b, err := ParseBool(v)
+	if err != nil {
+		p.fail("%s %q: %v", key, v, err)
+	}
+	return b
+}
+
+func (p *parser) integer(key string, lo, hi int) int {
+	v, _ := p.raw(key)
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		p.fail("%s %q: not an integer", key, v)
+		return lo
+	}
+	if n < lo || n > hi {
+		p.fail("%s %q: out of range: must be between %d and %d", key, v, lo, hi)
+	}
+	return n
+}
+
+func (p *parser) duration(key string, lo, hi time.Duration) time.Duration {
+	v, _ := p.raw(key)
+	d, err := ParseDuration(v)
+	if err != nil {
+		p.fail("%s %q: %v", key, v, err)
+		return lo
+	}
+	if d < lo || d > hi {
+		p.fail("%s %q: out of range: must be between %s and %s", key, v, lo, hi)
+	}
+	return d
+}
+
+func (p *parser) size(key string, lo, hi int64) int64 {
+	v, _ := p.raw(key)
+	n, err := ParseSize(v)
+	if err != nil {
+		p.fail("%s %q: %v", key, v, err)
+		return lo
+	}
+	if n < lo || n > hi {
+		p.fail("%s %q: out of range: must be between %s and %s", key, v, FormatSize(lo), FormatSize(hi))
+	}
+	return n
+}
+
+// ParseBool accepts Fluent Bit's boolean spellings.
+func ParseBool(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "on", "true", "yes", "1":
+		return true, nil
+	case "off", "false", "no", "0":
+		return false, nil
+	}
+	return false, fmt.Errorf("not a boolean: use on or off")
+}
+
+// ParseDuration accepts Fluent Bit's time units: a number followed by ms, s,
+// m, h or d (a bare number is seconds), or a Go duration such as 1m30s.
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
+		return 0, fmt.Errorf("empty duration")
+	}
+	if n, err := strconv.ParseFloat(s, 64); err == nil {
+		if n < 0 {
+			return 0, fmt.Errorf("negative duration")
+		}
+		return time.Duration(n * float64(time.Second)), nil
+	}
+	if strings.HasSuffix(s, "d") {
+		n, err := strconv.ParseFloat(strings.TrimSuffix(s, "d"), 64)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("not a duration: use a number with ms, s, m, h or d, e.g. 20s")
+		}
+		return time.Duration(n * float64(24*time.Hour)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("not a duration: use a number with ms, s, m, h or d, e.g. 20s")
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("negative duration")
+	}
+	return d, nil
+}
+
+// ParseSize accepts Fluent Bit's size units: a number optionally followed by
+// K, M or G (with or without a trailing B), powers of 1024; a bare number is
+// bytes.
+func ParseSize(s string) (int64, error) {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	s = strings.TrimSuffix(s, "B")
+	mult := int64(1)
+	switch {
+	case strings.HasSuffix(s, "K"):
+		mult, s = 1<<10, s[:len(s)-1]
+	case strings.HasSuffix(s, "M"):
+		mult, s = 1<<20, s[:len(s)-1]
+	case strings.HasSuffix(s, "G"):
+		mult, s = 1<<30, s[:len(s)-1]
+	}
+	n, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("not a size: use a number of bytes optionally followed by K, M or G, e.g. 8M")
+	}
+	return int64(n * float64(mult)), nil
+}
+
+// FormatSize prints a size the way ParseSize reads it.
+func FormatSize(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%dG", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%dM", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%dK", n>>10)
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// Effective lists the configuration as key/value pairs for the startup log
+// line, with secrets masked.
+func (c *Config) Effective() []string {
+	mask := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "***"
+	}
+	onoff := func(b bool) string {
+		if b {
+			return "on"
+		}
+		return "off"
+	}
+	return []string{
+		"queue_url=" + c.QueueURL,
+		"region=" + c.Region,
+		"endpoint_url=" + c.EndpointURL,
+		"s3_path_style=" + onoff(c.S3PathStyle),
+		"role_arn=" + c.RoleARN,
+		"external_id=" + mask(c.ExternalID),
+		"role_session_name=" + c.RoleSessionName,
+		"wait_time=" + c.WaitTime.String(),
+		"max_messages=" + strconv.Itoa(c.MaxMessages),
+		"visibility_timeout=" + c.VisibilityTimeout.String(),
+		"workers=" + strconv.Itoa(c.Workers),
+		"buffer_max_size=" + FormatSize(int64(c.BufferMaxSize)),
+		"delete_delay=" + c.DeleteDelay.String(),
+		"schema=" + c.Schema,
+		"tls_verify=" + onoff(c.TLSVerify),
+		"bucket_allowlist=" + strings.Join(c.BucketAllow, ","),
+		"expected_bucket_owner=" + c.BucketOwner,
+		"max_object_size=" + FormatSize(c.MaxObjectSize),
+	}
+}
