@@ -139,7 +139,7 @@ type Result struct {
 func Parse(body []byte) (Result, error) {
 	res, err := parse(body)
 	if err != nil {
-		return Result{}, fmt.Errorf("notify: parse %d-byte message %s: %w", len(body), snippet(body), err)
+		return Result{}, fmt.Errorf("notify: %w (%d-byte body %s)", err, len(body), snippet(body))
 	}
 	return res, nil
 }
@@ -148,7 +148,7 @@ func parse(body []byte) (Result, error) {
 	if len(body) > MaxBodyBytes {
 		return Result{}, malformedf("body is larger than %d bytes", MaxBodyBytes)
 	}
-	top, err := decodeObject(body, "message")
+	top, err := decodeObject(body, "body")
 	if err != nil {
 		return Result{}, err
 	}
@@ -194,7 +194,7 @@ func parse(body []byte) (Result, error) {
 		res.Format = formatSNSPrefix + res.Format
 		return res, nil
 	}
-	return parseInner(top, "message")
+	return parseInner(top, "body")
 }
 
 // isSNSEnvelope reports whether m looks like an SNS HTTP/SQS envelope. Both
@@ -243,7 +243,7 @@ func parseS3(m map[string]json.RawMessage, where string) (Result, error) {
 	}
 	res := Result{Format: FormatS3}
 	for i, raw := range records {
-		path := fmt.Sprintf("%s: Records[%d]", where, i)
+		path := fmt.Sprintf("%s.Records[%d]", where, i)
 		rec, err := asObject(raw, path)
 		if err != nil {
 			return Result{}, err
@@ -338,7 +338,7 @@ func parseEventBridge(m map[string]json.RawMessage, where string) (Result, error
 	if err != nil {
 		return Result{}, err
 	}
-	path := where + ": detail"
+	path := where + ".detail"
 	bucketObj, err := getObject(detail, "bucket", path)
 	if err != nil {
 		return Result{}, err
@@ -400,7 +400,7 @@ func parseCloudTrail(m map[string]json.RawMessage, where string) (Result, error)
 	}
 	res := Result{Format: FormatCloudTrail}
 	for i, raw := range keys {
-		path := fmt.Sprintf("%s: s3ObjectKey[%d]", where, i)
+		path := fmt.Sprintf("%s.s3ObjectKey[%d]", where, i)
 		var key string
 		if err := json.Unmarshal(raw, &key); err != nil {
 			return Result{}, malformedf("%s: want a string, got %s", path, jsonKind(raw))
@@ -475,6 +475,10 @@ func decodeObject(b []byte, what string) (map[string]json.RawMessage, error) {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			return nil, malformedf("%s: want a JSON object, got %s", what, te.Value)
+		}
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, malformedf("%s: invalid JSON at byte %d: %v", what, se.Offset, err)
 		}
 		return nil, malformedf("%s: invalid JSON: %v", what, err)
 	}
@@ -650,10 +654,27 @@ func snippet(body []byte) string {
 	return strconv.Quote(string(body[:cut])) + "..."
 }
 
+// malformedError is the error behind every Parse failure. Its text is just
+// the detail; errors.Is matches it to ErrMalformed (and to also, if set)
+// so callers can classify it without parsing text.
+type malformedError struct {
+	msg  string
+	also error
+}
+
+func (e *malformedError) Error() string { return e.msg }
+
+func (e *malformedError) Is(target error) bool {
+	return target == ErrMalformed || e.also != nil && target == e.also
+}
+
 func tooMany(n int) error {
-	return fmt.Errorf("%w: %w: %d entries, limit %d", ErrMalformed, ErrTooManyObjects, n, MaxObjects)
+	return &malformedError{
+		msg:  fmt.Sprintf("%d entries, more than MaxObjects (%d)", n, MaxObjects),
+		also: ErrTooManyObjects,
+	}
 }
 
 func malformedf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
+	return &malformedError{msg: fmt.Sprintf(format, args...)}
 }
