@@ -71,12 +71,16 @@ const (
 // envelope reports the inner format prefixed with "sns+", for example
 // "sns+s3" or "sns+cloudtrail".
 const (
-	FormatS3           = "s3"            // S3 event notification
-	FormatEventBridge  = "eventbridge"   // S3 event routed through EventBridge
-	FormatCloudTrail   = "cloudtrail"    // CloudTrail's log delivery notice
-	FormatS3TestEvent  = "s3-test-event" // s3:TestEvent
-	FormatSNSControl   = "sns-control"   // SNS subscription (un)confirmation
-	formatSNSPrefix    = "sns+"          // prefix for SNS-wrapped messages
+	FormatS3          = "s3"            // S3 event notification
+	FormatEventBridge = "eventbridge"   // S3 event routed through EventBridge
+	FormatCloudTrail  = "cloudtrail"    // CloudTrail's log delivery notice
+	FormatS3TestEvent = "s3-test-event" // s3:TestEvent
+	FormatSNSControl  = "sns-control"   // SNS subscription (un)confirmation
+	formatSNSPrefix   = "sns+"          // prefix for SNS-wrapped messages
+)
+
+// Fixed Ignored.Reason values, and the path component that marks digests.
+const (
 	reasonTestEvent    = "s3:TestEvent"  // Ignored.Reason of a test event
 	reasonDigest       = "digest file"   // Ignored.Reason of a CloudTrail digest
 	reasonFolderMarker = "folder marker" // Ignored.Reason of a key ending in "/"
