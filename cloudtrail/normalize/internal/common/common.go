@@ -1,0 +1,193 @@
+// Package common holds what the OCSF and ECS encoders share: entry framing,
+// the source-metadata map, time and IP parsing.
+package common
+
+import (
+	"net/netip"
+	"time"
+	"unsafe"
+
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/msgpack"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/normalize/internal/mpw"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/record"
+)
+
+// BytesString views b as a string without copying. The result must not
+// outlive b or be retained; it is used for map lookups and parsers only.
+func BytesString(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// BeginEntry appends the Fluent Bit entry header [EventTime, and leaves the
+// body map to the caller.
+func BeginEntry(b []byte, ts time.Time) []byte {
+	b = msgpack.AppendArrayHeader(b, 2)
+	return msgpack.AppendEventTime(b, ts)
+}
+
+// WriteSource writes the record.SourceKey map into the open map of w.
+func WriteSource(w *mpw.Writer, src *record.Source, timeInvalid bool) {
+	w.OpenMap(record.SourceKey)
+	var s record.Source
+	if src != nil {
+		s = *src
+	}
+	w.StrS("bucket", s.Bucket)
+	w.StrS("key", s.Key)
+	w.StrS("sqs_message_id", s.MessageID)
+	w.StrS("queue_url", s.QueueURL)
+	if timeInvalid {
+		w.Bool("event_time_invalid", true)
+	}
+	w.CloseKeep()
+}
+
+// EventTime returns the record time: eventTime when it parses, else the
+// time the object was received (ok false).
+func EventTime(s []byte, present bool, src *record.Source) (time.Time, bool) {
+	if present {
+		if t, ok := ParseTime(s); ok {
+			return t, true
+		}
+	}
+	if src != nil && !src.Received.IsZero() {
+		return src.Received.UTC(), false
+	}
+	return time.Unix(0, 0).UTC(), false
+}
+
+func digits(s []byte, n int) (int, bool) {
+	if len(s) < n {
+		return 0, false
+	}
+	v := 0
+	for _, c := range s[:n] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v, true
+}
+
+// ParseTime parses the time formats found in CloudTrail: RFC 3339 with an
+// optional fraction (eventTime is always "2006-01-02T15:04:05Z"), and the
+// ISO 8601 basic format "20060102T150405Z" that old sessionContext
+// creationDate values use. The fast path avoids time.Parse, which is the
+// single most expensive call per event otherwise.
+func ParseTime(s []byte) (time.Time, bool) {
+	if len(s) == 16 && s[8] == 'T' && s[15] == 'Z' {
+		y, ok1 := digits(s, 4)
+		mo, ok2 := digits(s[4:], 2)
+		d, ok3 := digits(s[6:], 2)
+		h, ok4 := digits(s[9:], 2)
+		mi, ok5 := digits(s[11:], 2)
+		sec, ok6 := digits(s[13:], 2)
+		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && validDate(mo, d, h, mi, sec) {
+			return time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC), true
+		}
+		return time.Time{}, false
+	}
+	if len(s) >= 20 && s[4] == '-' && s[7] == '-' && (s[10] == 'T' || s[10] == 't') &&
+		s[13] == ':' && s[16] == ':' && (s[len(s)-1] == 'Z' || s[len(s)-1] == 'z') {
+		y, ok1 := digits(s, 4)
+		mo, ok2 := digits(s[5:], 2)
+		d, ok3 := digits(s[8:], 2)
+		h, ok4 := digits(s[11:], 2)
+		mi, ok5 := digits(s[14:], 2)
+		sec, ok6 := digits(s[17:], 2)
+		ns := 0
+		rest := s[19 : len(s)-1]
+		if len(rest) > 0 {
+			if rest[0] != '.' || len(rest) < 2 || len(rest) > 10 {
+				return slowParse(s)
+			}
+			f, ok := digits(rest[1:], len(rest)-1)
+			if !ok {
+				return slowParse(s)
+			}
+			ns = f
+			for i := len(rest) - 1; i < 9; i++ {
+				ns *= 10
+			}
+		}
+		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && validDate(mo, d, h, mi, sec) {
+			return time.Date(y, time.Month(mo), d, h, mi, sec, ns, time.UTC), true
+		}
+		return time.Time{}, false
+	}
+	return slowParse(s)
+}
+
+func validDate(mo, d, h, mi, sec int) bool {
+	return mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 && mi <= 59 && sec <= 60
+}
+
+func slowParse(s []byte) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339Nano, BytesString(s))
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t.UTC(), true
+}
+
+// AppendMillisUTC appends t as "2006-01-02T15:04:05.000Z", the form both
+// Security Lake (time_dt) and Elasticsearch (@timestamp) write.
+func AppendMillisUTC(b []byte, t time.Time) []byte {
+	return t.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+}
+
+// UnixMillis is t in milliseconds since the epoch, OCSF's timestamp_t.
+func UnixMillis(t time.Time) int64 { return t.UnixMilli() }
+
+// IsIP reports whether s is an IPv4 or IPv6 literal. It is strict: IPv4
+// octets with leading zeros (seen in anonymized data sets) are not IPs,
+// because consumers that store addresses reject them.
+func IsIP(s []byte) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	// Reject host names before netip builds an error value for them.
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') && c != '.' && c != ':' {
+			return false
+		}
+	}
+	_, err := netip.ParseAddr(BytesString(s))
+	return err == nil
+}
+
+// LooksNumericAddress reports whether s consists only of the characters of
+// an IP literal (digits, '.', ':', hex letters are excluded for IPv4-looking
+// text). Such text that is not a valid IP is a broken address, not a host
+// name.
+func LooksNumericAddress(s []byte) bool {
+	if len(s) == 0 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && c != '.' && c != ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// IsHostname reports whether s looks like a DNS host name (letters, digits,
+// '-', '.', at least one dot). "AWS Internal" is not one.
+func IsHostname(s []byte) bool {
+	dot := false
+	if len(s) == 0 || len(s) > 253 {
+		return false
+	}
+	for _, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
+		case c == '.':
+			dot = true
+		default:
+			return false
+		}
+	}
+	return dot
+}

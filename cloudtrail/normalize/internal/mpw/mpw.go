@@ -1,0 +1,260 @@
+// Package mpw writes nested msgpack maps and arrays whose sizes are only
+// known once they are complete, and drops the ones that end up empty. Schema
+// mappers write optional fields one by one; counting them up front would
+// duplicate every condition.
+package mpw
+
+import (
+	"math"
+	"strconv"
+	"unsafe"
+
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/msgpack"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/normalize/jsontree"
+)
+
+type frame struct {
+	hdr    int // offset of the 1-byte header placeholder
+	keyOff int // offset of the key that introduced this container, or -1
+	n      int
+	arr    bool
+}
+
+// Writer appends to B. Containers are opened with a one-byte fixmap/fixarray
+// placeholder; Close widens the header (moving the body) only in the rare
+// case of 16 or more entries, so most records are written in one pass with
+// the shortest encoding.
+type Writer struct {
+	B     []byte
+	stack []frame
+}
+
+// Reset starts writing at the end of b.
+func (w *Writer) Reset(b []byte) {
+	w.B = b
+	w.stack = w.stack[:0]
+}
+
+// Depth is the number of open containers.
+func (w *Writer) Depth() int { return len(w.stack) }
+
+func (w *Writer) count() {
+	if n := len(w.stack); n > 0 {
+		w.stack[n-1].n++
+	}
+}
+
+// Key appends a map key. It counts one entry in the enclosing map.
+func (w *Writer) Key(k string) {
+	w.count()
+	w.B = msgpack.AppendString(w.B, k)
+}
+
+// KeyBytes is Key for a byte slice.
+func (w *Writer) KeyBytes(k []byte) {
+	w.count()
+	w.B = msgpack.AppendStringBytes(w.B, k)
+}
+
+func (w *Writer) open(arr bool, keyOff int) {
+	w.stack = append(w.stack, frame{hdr: len(w.B), keyOff: keyOff, arr: arr})
+	w.B = append(w.B, 0)
+}
+
+// OpenMap opens a map under key k of the enclosing map.
+func (w *Writer) OpenMap(k string) {
+	off := len(w.B)
+	w.Key(k)
+	w.open(false, off)
+}
+
+// OpenArray opens an array under key k of the enclosing map.
+func (w *Writer) OpenArray(k string) {
+	off := len(w.B)
+	w.Key(k)
+	w.open(true, off)
+}
+
+// OpenMapElem opens a map as the next element of the enclosing array (or as
+// the root value).
+func (w *Writer) OpenMapElem() {
+	off := len(w.B)
+	w.count()
+	w.open(false, off)
+}
+
+// Close finishes the innermost container. An empty container that was
+// opened under a key is removed together with its key, so optional objects
+// never show up as {} or [].
+func (w *Writer) Close() { w.close(true) }
+
+// CloseKeep is Close without the removal of an empty container.
+func (w *Writer) CloseKeep() { w.close(false) }
+
+func (w *Writer) close(dropEmpty bool) {
+	f := w.stack[len(w.stack)-1]
+	w.stack = w.stack[:len(w.stack)-1]
+	if f.n == 0 && dropEmpty && f.keyOff >= 0 {
+		w.B = w.B[:f.keyOff]
+		if n := len(w.stack); n > 0 {
+			w.stack[n-1].n--
+		}
+		return
+	}
+	var extra int
+	switch {
+	case f.n < 16:
+		if f.arr {
+			w.B[f.hdr] = 0x90 | byte(f.n)
+		} else {
+			w.B[f.hdr] = 0x80 | byte(f.n)
+		}
+		return
+	case f.n <= math.MaxUint16:
+		extra = 2
+	default:
+		extra = 4
+	}
+	end := len(w.B)
+	w.B = append(w.B, make([]byte, extra)...)
+	copy(w.B[f.hdr+1+extra:], w.B[f.hdr+1:end])
+	var h []byte
+	if f.arr {
+		h = msgpack.AppendArrayHeader(nil, f.n)
+	} else {
+		h = msgpack.AppendMapHeader(nil, f.n)
+	}
+	copy(w.B[f.hdr:], h)
+}
+
+// Str writes key k with string value v.
+func (w *Writer) Str(k string, v []byte) {
+	w.Key(k)
+	w.B = msgpack.AppendStringBytes(w.B, v)
+}
+
+// StrS writes key k with string value v.
+func (w *Writer) StrS(k string, v string) {
+	w.Key(k)
+	w.B = msgpack.AppendString(w.B, v)
+}
+
+// StrIf writes key k with v when v is present (non-nil).
+func (w *Writer) StrIf(k string, v []byte) {
+	if v != nil {
+		w.Str(k, v)
+	}
+}
+
+// Int writes key k with integer value v.
+func (w *Writer) Int(k string, v int64) {
+	w.Key(k)
+	w.B = msgpack.AppendInt(w.B, v)
+}
+
+// Bool writes key k with boolean value v.
+func (w *Writer) Bool(k string, v bool) {
+	w.Key(k)
+	w.B = msgpack.AppendBool(w.B, v)
+}
+
+// ElemStr appends string v as the next element of the enclosing array.
+func (w *Writer) ElemStr(v []byte) {
+	w.count()
+	w.B = msgpack.AppendStringBytes(w.B, v)
+}
+
+// ElemStrS is ElemStr for a string.
+func (w *Writer) ElemStrS(v string) {
+	w.count()
+	w.B = msgpack.AppendString(w.B, v)
+}
+
+// Value writes key k with node i of t converted to msgpack.
+func (w *Writer) Value(k string, t *jsontree.Tree, i int32) {
+	w.Key(k)
+	w.B = AppendNode(w.B, t, i)
+}
+
+// ElemValue appends node i as the next element of the enclosing array.
+func (w *Writer) ElemValue(t *jsontree.Tree, i int32) {
+	w.count()
+	w.B = AppendNode(w.B, t, i)
+}
+
+// AppendNode appends node i of t, recursively, as msgpack. Objects become
+// maps with string keys, integers the shortest int encoding, other numbers
+// float64; a number too large for float64 is kept as its text so that no
+// event fails because of one odd value.
+func AppendNode(b []byte, t *jsontree.Tree, i int32) []byte {
+	n := &t.Nodes[i]
+	switch n.Kind {
+	case jsontree.Object:
+		b = msgpack.AppendMapHeader(b, int(n.N))
+		for c := n.First; c != jsontree.None; c = t.Nodes[c].Next {
+			b = msgpack.AppendStringBytes(b, t.Nodes[c].Key)
+			b = AppendNode(b, t, c)
+		}
+		return b
+	case jsontree.Array:
+		b = msgpack.AppendArrayHeader(b, int(n.N))
+		for c := n.First; c != jsontree.None; c = t.Nodes[c].Next {
+			b = AppendNode(b, t, c)
+		}
+		return b
+	case jsontree.String:
+		return msgpack.AppendStringBytes(b, n.Raw)
+	case jsontree.Number:
+		return AppendNumber(b, n.Raw)
+	case jsontree.True:
+		return msgpack.AppendBool(b, true)
+	case jsontree.False:
+		return msgpack.AppendBool(b, false)
+	default:
+		return msgpack.AppendNil(b)
+	}
+}
+
+// AppendNumber appends the JSON number literal s.
+func AppendNumber(b []byte, s []byte) []byte {
+	if v, ok := ParseInt(s); ok {
+		return msgpack.AppendInt(b, v)
+	}
+	str := unsafe.String(unsafe.SliceData(s), len(s))
+	if s[0] != '-' {
+		if u, err := strconv.ParseUint(str, 10, 64); err == nil {
+			return msgpack.AppendUint(b, u)
+		}
+	}
+	f, err := strconv.ParseFloat(str, 64)
+	if err != nil {
+		return msgpack.AppendStringBytes(b, s)
+	}
+	return msgpack.AppendFloat(b, f)
+}
+
+// ParseInt parses a decimal integer without allocating; ok is false for
+// anything else, including values outside int64.
+func ParseInt(s []byte) (int64, bool) {
+	if len(s) == 0 {
+		return 0, false
+	}
+	neg := s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	if len(s) == 0 || len(s) > 18 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}

@@ -1,0 +1,503 @@
+// Package jsontree parses one JSON document into a flat, reusable slice of
+// nodes so that schema mappers can look fields up by key without building Go
+// maps. A Tree is reused from event to event: after the first few events it
+// allocates nothing, which is what keeps normalization off the allocation
+// profile of the hot path.
+//
+// Strings are decoded at parse time only when they contain escapes; the
+// decoded text lives in an arena that is sized once to the input length, so
+// slices into it stay valid until the next Parse. Everything else points into
+// the caller's input, which must not change while the tree is in use.
+package jsontree
+
+import (
+	"errors"
+	"fmt"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Kind is the JSON type of a node.
+type Kind uint8
+
+// JSON value kinds.
+const (
+	Invalid Kind = iota
+	Null
+	False
+	True
+	Number
+	String
+	Object
+	Array
+)
+
+// None is the index returned for a node that does not exist.
+const None int32 = -1
+
+// Node is one JSON value.
+type Node struct {
+	// Key is the member name when the parent is an object, with escapes
+	// already decoded.
+	Key []byte
+	// Raw is, for a String, the decoded text (without quotes); for a Number
+	// or a literal, its text; for an Object or Array, the complete source
+	// text including brackets and any insignificant whitespace.
+	Raw  []byte
+	Kind Kind
+	// N is the number of children of an Object or Array.
+	N int32
+	// First is the index of the first child, or None.
+	First int32
+	// Next is the index of the next sibling, or None.
+	Next int32
+}
+
+// MaxDepth bounds nesting so that a hostile document cannot exhaust the
+// goroutine stack; real CloudTrail events nest fewer than 20 levels.
+const MaxDepth = 1000
+
+// ErrSyntax is wrapped by every parse error.
+var ErrSyntax = errors.New("jsontree: invalid JSON")
+
+// Tree holds the nodes of the last parsed document. The zero value is ready
+// to use. The root is node 0.
+type Tree struct {
+	Nodes []Node
+	data  []byte
+	arena []byte
+	pos   int
+	depth int
+}
+
+// Parse parses data, replacing the previous document. Trailing whitespace is
+// allowed, anything else after the value is an error.
+func (t *Tree) Parse(data []byte) error {
+	t.Nodes = t.Nodes[:0]
+	t.data = data
+	t.pos = 0
+	t.depth = 0
+	// Decoded strings are never longer than their escaped form, so an arena
+	// of len(data) never reallocates and slices into it stay valid.
+	if cap(t.arena) < len(data) {
+		t.arena = make([]byte, 0, len(data))
+	}
+	t.arena = t.arena[:0]
+	if _, err := t.value(); err != nil {
+		return err
+	}
+	t.skipWS()
+	if t.pos != len(t.data) {
+		return t.errorf("unexpected data after the value")
+	}
+	return nil
+}
+
+func (t *Tree) errorf(format string, args ...any) error {
+	return fmt.Errorf("%w at offset %d: %s", ErrSyntax, t.pos, fmt.Sprintf(format, args...))
+}
+
+func (t *Tree) skipWS() {
+	for t.pos < len(t.data) {
+		switch t.data[t.pos] {
+		case ' ', '\t', '\n', '\r':
+			t.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (t *Tree) newNode(k Kind) int32 {
+	t.Nodes = append(t.Nodes, Node{Kind: k, First: None, Next: None})
+	return int32(len(t.Nodes) - 1)
+}
+
+// value parses one value at t.pos and returns its node index.
+func (t *Tree) value() (int32, error) {
+	t.skipWS()
+	if t.pos >= len(t.data) {
+		return None, t.errorf("unexpected end of input")
+	}
+	start := t.pos
+	switch c := t.data[t.pos]; c {
+	case '{':
+		return t.object()
+	case '[':
+		return t.array()
+	case '"':
+		s, err := t.str()
+		if err != nil {
+			return None, err
+		}
+		i := t.newNode(String)
+		t.Nodes[i].Raw = s
+		return i, nil
+	case 't':
+		return t.literal("true", True)
+	case 'f':
+		return t.literal("false", False)
+	case 'n':
+		return t.literal("null", Null)
+	default:
+		if c != '-' && (c < '0' || c > '9') {
+			return None, t.errorf("unexpected character %q", c)
+		}
+		t.pos++
+		for t.pos < len(t.data) {
+			c := t.data[t.pos]
+			if (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-' {
+				t.pos++
+				continue
+			}
+			break
+		}
+		i := t.newNode(Number)
+		t.Nodes[i].Raw = t.data[start:t.pos]
+		return i, nil
+	}
+}
+
+func (t *Tree) literal(lit string, k Kind) (int32, error) {
+	if len(t.data)-t.pos < len(lit) || string(t.data[t.pos:t.pos+len(lit)]) != lit {
+		return None, t.errorf("invalid literal")
+	}
+	i := t.newNode(k)
+	t.Nodes[i].Raw = t.data[t.pos : t.pos+len(lit)]
+	t.pos += len(lit)
+	return i, nil
+}
+
+func (t *Tree) object() (int32, error) {
+	if t.depth++; t.depth > MaxDepth {
+		return None, t.errorf("nesting deeper than %d", MaxDepth)
+	}
+	start := t.pos
+	t.pos++ // '{'
+	obj := t.newNode(Object)
+	last := None
+	t.skipWS()
+	if t.pos < len(t.data) && t.data[t.pos] == '}' {
+		t.pos++
+		t.Nodes[obj].Raw = t.data[start:t.pos]
+		t.depth--
+		return obj, nil
+	}
+	for {
+		t.skipWS()
+		if t.pos >= len(t.data) || t.data[t.pos] != '"' {
+			return None, t.errorf("expected a member name")
+		}
+		key, err := t.str()
+		if err != nil {
+			return None, err
+		}
+		t.skipWS()
+		if t.pos >= len(t.data) || t.data[t.pos] != ':' {
+			return None, t.errorf("expected ':'")
+		}
+		t.pos++
+		v, err := t.value()
+		if err != nil {
+			return None, err
+		}
+		t.Nodes[v].Key = key
+		if last == None {
+			t.Nodes[obj].First = v
+		} else {
+			t.Nodes[last].Next = v
+		}
+		last = v
+		t.Nodes[obj].N++
+		t.skipWS()
+		if t.pos >= len(t.data) {
+			return None, t.errorf("unterminated object")
+		}
+		switch t.data[t.pos] {
+		case ',':
+			t.pos++
+		case '}':
+			t.pos++
+			t.Nodes[obj].Raw = t.data[start:t.pos]
+			t.depth--
+			return obj, nil
+		default:
+			return None, t.errorf("expected ',' or '}'")
+		}
+	}
+}
+
+func (t *Tree) array() (int32, error) {
+	if t.depth++; t.depth > MaxDepth {
+		return None, t.errorf("nesting deeper than %d", MaxDepth)
+	}
+	start := t.pos
+	t.pos++ // '['
+	arr := t.newNode(Array)
+	last := None
+	t.skipWS()
+	if t.pos < len(t.data) && t.data[t.pos] == ']' {
+		t.pos++
+		t.Nodes[arr].Raw = t.data[start:t.pos]
+		t.depth--
+		return arr, nil
+	}
+	for {
+		v, err := t.value()
+		if err != nil {
+			return None, err
+		}
+		if last == None {
+			t.Nodes[arr].First = v
+		} else {
+			t.Nodes[last].Next = v
+		}
+		last = v
+		t.Nodes[arr].N++
+		t.skipWS()
+		if t.pos >= len(t.data) {
+			return None, t.errorf("unterminated array")
+		}
+		switch t.data[t.pos] {
+		case ',':
+			t.pos++
+		case ']':
+			t.pos++
+			t.Nodes[arr].Raw = t.data[start:t.pos]
+			t.depth--
+			return arr, nil
+		default:
+			return None, t.errorf("expected ',' or ']'")
+		}
+	}
+}
+
+// str parses a string at t.pos (on the opening quote) and returns its
+// decoded text: a slice of the input when there are no escapes, else a slice
+// of the arena.
+func (t *Tree) str() ([]byte, error) {
+	t.pos++
+	start := t.pos
+	for t.pos < len(t.data) {
+		switch t.data[t.pos] {
+		case '"':
+			s := t.data[start:t.pos]
+			t.pos++
+			return s, nil
+		case '\\':
+			return t.strEscaped(start)
+		}
+		t.pos++
+	}
+	return nil, t.errorf("unterminated string")
+}
+
+func (t *Tree) strEscaped(start int) ([]byte, error) {
+	// Find the closing quote first, then decode the whole span at once.
+	i := t.pos
+	for i < len(t.data) {
+		c := t.data[i]
+		if c == '\\' {
+			i += 2
+			continue
+		}
+		if c == '"' {
+			break
+		}
+		i++
+	}
+	if i >= len(t.data) {
+		return nil, t.errorf("unterminated string")
+	}
+	off := len(t.arena)
+	var ok bool
+	t.arena, ok = AppendUnescape(t.arena, t.data[start:i])
+	if !ok {
+		t.pos = start
+		return nil, t.errorf("invalid escape in string")
+	}
+	t.pos = i + 1
+	return t.arena[off:len(t.arena):len(t.arena)], nil
+}
+
+// AppendUnescape appends the decoded form of the JSON string body s (the
+// text between the quotes) to dst. Lone surrogates decode to U+FFFD, like
+// encoding/json does. ok is false on a malformed escape.
+func AppendUnescape(dst, s []byte) (_ []byte, ok bool) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' {
+			dst = append(dst, c)
+			continue
+		}
+		i++
+		if i >= len(s) {
+			return dst, false
+		}
+		switch s[i] {
+		case '"', '\\', '/':
+			dst = append(dst, s[i])
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r, ok := hex4(s, i+1)
+			if !ok {
+				return dst, false
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				r2 := utf8.RuneError
+				if i+6 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
+					if lo, ok := hex4(s, i+3); ok {
+						if d := utf16.DecodeRune(r, lo); d != utf8.RuneError {
+							r2 = d
+							i += 6
+						}
+					}
+				}
+				r = r2
+			}
+			dst = utf8.AppendRune(dst, r)
+		default:
+			return dst, false
+		}
+	}
+	return dst, true
+}
+
+func hex4(s []byte, i int) (rune, bool) {
+	if i+4 > len(s) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range s[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// Get returns the child of object node obj whose key is key, or None. The
+// first match wins, like most JSON consumers. It is a linear scan: objects
+// in CloudTrail events are small, and a scan beats hashing at that size.
+func (t *Tree) Get(obj int32, key string) int32 {
+	if obj < 0 || t.Nodes[obj].Kind != Object {
+		return None
+	}
+	for c := t.Nodes[obj].First; c != None; c = t.Nodes[c].Next {
+		if string(t.Nodes[c].Key) == key {
+			return c
+		}
+	}
+	return None
+}
+
+// Path follows keys from node i through nested objects.
+func (t *Tree) Path(i int32, keys ...string) int32 {
+	for _, k := range keys {
+		i = t.Get(i, k)
+		if i == None {
+			return None
+		}
+	}
+	return i
+}
+
+// Kind returns the kind of node i, or Invalid for None.
+func (t *Tree) Kind(i int32) Kind {
+	if i < 0 {
+		return Invalid
+	}
+	return t.Nodes[i].Kind
+}
+
+// Str returns the text of string node i and whether i is a string.
+func (t *Tree) Str(i int32) ([]byte, bool) {
+	if i < 0 || t.Nodes[i].Kind != String {
+		return nil, false
+	}
+	return t.Nodes[i].Raw, true
+}
+
+// IsNullish reports whether node i is absent or JSON null.
+func (t *Tree) IsNullish(i int32) bool {
+	return i < 0 || t.Nodes[i].Kind == Null
+}
+
+// AppendCompact appends the source text of node i without insignificant
+// whitespace. CloudTrail files are compact already, so the common case is a
+// plain copy; pretty-printed test files still produce one canonical text.
+func (t *Tree) AppendCompact(dst []byte, i int32) []byte {
+	raw := t.Nodes[i].Raw
+	if t.Nodes[i].Kind != Object && t.Nodes[i].Kind != Array {
+		if t.Nodes[i].Kind == String {
+			return AppendQuoted(dst, raw)
+		}
+		return append(dst, raw...)
+	}
+	inStr := false
+	for j := 0; j < len(raw); j++ {
+		c := raw[j]
+		if inStr {
+			dst = append(dst, c)
+			if c == '\\' && j+1 < len(raw) {
+				j++
+				dst = append(dst, raw[j])
+			} else if c == '"' {
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '"':
+			inStr = true
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// AppendQuoted appends s as a JSON string literal.
+func AppendQuoted(dst, s []byte) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for _, c := range s {
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c < 0x20:
+			switch c {
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+			}
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '"')
+}

@@ -1,0 +1,99 @@
+package ocsf
+
+import (
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/msgpack"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/normalize/internal/common"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/normalize/jsontree"
+)
+
+// OCSF 1.1 observable type ids used here.
+const (
+	obsHostname    = 1
+	obsIPAddress   = 2
+	obsUserName    = 4
+	obsResourceUID = 10
+)
+
+// observables lists the host names, IP addresses, user names and resource
+// ARNs of the record, as AWS's mapping does.
+func (e *encoder) observables() {
+	t, w, f := &e.t, &e.w, &e.f
+	w.OpenArray("observables")
+	if e.obsIP != nil {
+		e.observable("src_endpoint.ip", "IP Address", obsIPAddress, e.obsIP)
+	}
+	if e.obsDomain != nil && common.IsHostname(e.obsDomain) {
+		e.observable("src_endpoint.domain", "Hostname", obsHostname, e.obsDomain)
+	}
+	if len(e.obsActorName) > 0 {
+		e.observable("actor.user.name", "User Name", obsUserName, e.obsActorName)
+	}
+	if len(e.obsUserName) > 0 {
+		e.observable("user.name", "User Name", obsUserName, e.obsUserName)
+	}
+	if e.used[max(f.resources, 0)] && f.resources >= 0 {
+		for c := t.Nodes[f.resources].First; c != jsontree.None; c = t.Nodes[c].Next {
+			s, ok := t.Str(t.Get(c, "ARN"))
+			if !ok {
+				s, ok = t.Str(t.Get(c, "ARNPrefix"))
+			}
+			if ok && len(s) > 0 {
+				e.observable("resources.uid", "Resource UID", obsResourceUID, s)
+			}
+		}
+	}
+	w.Close()
+}
+
+func (e *encoder) observable(name, typ string, typeID int64, value []byte) {
+	w := &e.w
+	w.OpenMapElem()
+	w.StrS("name", name)
+	w.StrS("type", typ)
+	w.Int("type_id", typeID)
+	w.Str("value", value)
+	w.CloseKeep()
+}
+
+// unmapped writes every CloudTrail field that no attribute took, keyed by
+// its dotted path, with string values: the shape of Security Lake's
+// map<string,string> column. Objects are flattened; an array is kept whole
+// as its JSON text, because joining elements (what the rc.2 samples do)
+// loses element boundaries and the pairing of fields of one element.
+func (e *encoder) unmapped() {
+	w := &e.w
+	w.OpenMap("unmapped")
+	e.key = e.key[:0]
+	e.flatten(0)
+	w.Close()
+}
+
+func (e *encoder) flatten(i int32) {
+	t := &e.t
+	n := &t.Nodes[i]
+	if e.used[i] {
+		return
+	}
+	switch n.Kind {
+	case jsontree.Object:
+		base := len(e.key)
+		for c := n.First; c != jsontree.None; c = t.Nodes[c].Next {
+			if base > 0 {
+				e.key = append(e.key, '.')
+			}
+			e.key = append(e.key, t.Nodes[c].Key...)
+			e.flatten(c)
+			e.key = e.key[:base]
+		}
+	case jsontree.Array:
+		e.tmp = t.AppendCompact(e.tmp[:0], i)
+		e.w.KeyBytes(e.key)
+		e.w.B = msgpack.AppendStringBytes(e.w.B, e.tmp)
+	case jsontree.String:
+		e.w.KeyBytes(e.key)
+		e.w.B = msgpack.AppendStringBytes(e.w.B, n.Raw)
+	case jsontree.Number, jsontree.True, jsontree.False:
+		e.w.KeyBytes(e.key)
+		e.w.B = msgpack.AppendStringBytes(e.w.B, n.Raw)
+	}
+}
