@@ -258,3 +258,14 @@ func ParseInt(s []byte) (int64, bool) {
 	}
 	return v, true
 }
+
+// Begin suspends entry counting while the caller writes a container whose
+// header it wrote itself with the exact count; End resumes it.
+func (w *Writer) Begin() {
+	w.stack = append(w.stack, frame{hdr: -1, keyOff: -1})
+}
+
+// End closes a Begin.
+func (w *Writer) End() {
+	w.stack = w.stack[:len(w.stack)-1]
+}
