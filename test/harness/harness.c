@@ -120,6 +120,13 @@ struct flbgo_input_plugin {
 
 static pid_t gettid_(void) { return (pid_t)syscall(SYS_gettid); }
 
+/* floor() without libm (the build line has no -lm) */
+static double floor_(double x)
+{
+    double t = (double)(int64_t)x;
+    return (t > x) ? t - 1.0 : t;
+}
+
 static double mono_now(void)
 {
     struct timespec ts;
@@ -130,7 +137,7 @@ static double mono_now(void)
 static void abs_deadline(struct timespec *out, double mono_deadline)
 {
     /* condvars are set to CLOCK_MONOTONIC below */
-    double s = floor(mono_deadline);
+    double s = floor_(mono_deadline);
     out->tv_sec = (time_t)s;
     out->tv_nsec = (long)((mono_deadline - s) * 1e9);
     if (out->tv_nsec >= 1000000000L) {
@@ -1471,7 +1478,7 @@ static void *inst_thread(void *arg)
         if (fire) {
             /* timerfd semantics: expirations are coalesced, the phase is kept */
             double now = mono_now();
-            double k = floor((now - t0) / opt.interval_s);
+            double k = floor_((now - t0) / opt.interval_s);
             double consumed = t0 + k * opt.interval_s;
             do_collect(in);
             next_fire = consumed + opt.interval_s;
