@@ -87,12 +87,12 @@ func TestErrorsNameKeyAndValue(t *testing.T) {
 
 func TestRegionFromQueueURL(t *testing.T) {
 	for u, want := range map[string]string{
-		"https://sqs.us-east-1.amazonaws.com/1/q":                    "us-east-1",
-		"https://sqs.cn-north-1.amazonaws.com.cn/1/q":                "cn-north-1",
-		"https://sqs.us-gov-west-1.amazonaws.com/1/q":                "us-gov-west-1",
+		"https://sqs.us-east-1.amazonaws.com/1/q":                     "us-east-1",
+		"https://sqs.cn-north-1.amazonaws.com.cn/1/q":                 "cn-north-1",
+		"https://sqs.us-gov-west-1.amazonaws.com/1/q":                 "us-gov-west-1",
 		"https://vpce-0a1b.sqs.ap-southeast-2.vpce.amazonaws.com/1/q": "ap-southeast-2",
-		"https://eu-central-1.queue.amazonaws.com/1/q":               "eu-central-1",
-		"http://localhost:4566/000000000000/q":                       "",
+		"https://eu-central-1.queue.amazonaws.com/1/q":                "eu-central-1",
+		"http://localhost:4566/000000000000/q":                        "",
 	} {
 		if got := RegionFromQueueURL(u); got != want {
 			t.Errorf("%s: got %q want %q", u, got, want)

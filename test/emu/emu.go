@@ -229,6 +229,33 @@ func (s *Server) WaitEmpty(ctx context.Context, queueURL string) error {
 	}
 }
 
+// Visible receives, and gives back at once, every message that can be
+// received from the queue now, and returns how many there were. The
+// emulator's queue attributes lag behind visibility changes; a receive is
+// the ground truth.
+func (s *Server) Visible(ctx context.Context, queueURL string) (int, error) {
+	c := s.SQS()
+	n := 0
+	var handles []string
+	for {
+		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 30})
+		if err != nil {
+			return n, err
+		}
+		if len(out.Messages) == 0 {
+			break
+		}
+		for _, m := range out.Messages {
+			n++
+			handles = append(handles, aws.ToString(m.ReceiptHandle))
+		}
+	}
+	for _, h := range handles {
+		c.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(queueURL), ReceiptHandle: aws.String(h), VisibilityTimeout: 0})
+	}
+	return n, nil
+}
+
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

@@ -1,0 +1,178 @@
+package main
+
+/*
+#include "flb.h"
+*/
+import "C"
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime/cgo"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/fluent/fluent-bit-go/input"
+
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/awsapi"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/collector"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/config"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/decode"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/schema"
+)
+
+// instance is one [INPUT] section of the plugin.
+type instance struct {
+	name    string // as Fluent Bit names it: cloudtrail.0, cloudtrail.1, ...
+	tid     int    // the instance's Fluent Bit thread
+	handle  cgo.Handle
+	cfg     *config.Config
+	col     *collector.Collector
+	log     *flbLogger
+	pending *collector.Handover // given to Fluent Bit by the last callback
+	once    sync.Once
+}
+
+// The registry maps both the cgo handle Fluent Bit passes to the *Ctx
+// callbacks and the calling thread (for the hooks that get no context) to an
+// instance. Fluent Bit runs every call of an instance on that instance's own
+// thread, so the thread identifies it.
+var (
+	regMu    sync.Mutex
+	byTID    = map[int]*instance{}
+	live     = map[*instance]bool{}
+	lastAPI  unsafe.Pointer
+	initSeen int
+)
+
+func register(inst *instance) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	byTID[inst.tid] = inst
+	live[inst] = true
+}
+
+func unregister(inst *instance) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if byTID[inst.tid] == inst {
+		delete(byTID, inst.tid)
+	}
+	if live[inst] {
+		delete(live, inst)
+		inst.handle.Delete()
+	}
+}
+
+func all() []*instance {
+	regMu.Lock()
+	defer regMu.Unlock()
+	out := make([]*instance, 0, len(live))
+	for i := range live {
+		out = append(out, i)
+	}
+	return out
+}
+
+func byThread() *instance {
+	regMu.Lock()
+	defer regMu.Unlock()
+	return byTID[syscall.Gettid()]
+}
+
+func byContext(ctx unsafe.Pointer) *instance {
+	if ctx == nil {
+		return byThread()
+	}
+	inst, _ := cgo.Handle(uintptr(ctx)).Value().(*instance)
+	return inst
+}
+
+// nextName returns the name Fluent Bit gives the instance being initialised:
+// instances of a plugin are numbered from 0 in configuration order, and a hot
+// reload starts again from 0 once the old instances have exited.
+func nextName() string {
+	regMu.Lock()
+	defer regMu.Unlock()
+	return pluginName + "." + strconv.Itoa(len(live))
+}
+
+func newInstance(plugin unsafe.Pointer) (*instance, error) {
+	api, ins := C.ct_api(plugin), C.ct_instance(plugin)
+	regMu.Lock()
+	lastAPI = api
+	initSeen++
+	regMu.Unlock()
+	name := nextName()
+	log := newLogger(api, ins, name)
+	cfg, err := config.Parse(func(k string) string { return input.FLBPluginConfigKey(plugin, k) })
+	if err != nil {
+		return nil, err
+	}
+	tid := syscall.Gettid()
+	if comm, _ := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/comm", tid)); strings.HasPrefix(string(comm), "flb-pipeline") {
+		// With threaded off every callback would run on the engine thread,
+		// and all instances would share it.
+		return nil, fmt.Errorf("threaded: off is not supported: this input must run in its own thread (remove 'threaded off')")
+	}
+	clients, err := awsapi.New(context.Background(), cfg, "fluent-bit-in_cloudtrail")
+	if err != nil {
+		return nil, fmt.Errorf("queue %s: %w", cfg.QueueURL, err)
+	}
+	newEnc, err := schema.Factory(cfg)
+	if err != nil {
+		return nil, err
+	}
+	col, err := collector.New(collector.Options{
+		Config:     cfg,
+		SQS:        clients.SQS,
+		S3:         clients.S3,
+		NewEncoder: newEnc,
+		Limits:     decode.DefaultLimits(),
+		Log:        log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := col.Start(); err != nil {
+		return nil, err
+	}
+	log.Infof("started: %s", strings.Join(cfg.Effective(), " "))
+	return &instance{name: name, tid: tid, cfg: cfg, col: col, log: log}, nil
+}
+
+// stop ends the instance's collector once, within exitBudget.
+func (inst *instance) stop() {
+	inst.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), exitBudget)
+		defer cancel()
+		if inst.pending != nil {
+			// A callback's records whose cleanup never ran were not
+			// handed over; their messages are released, not deleted.
+			inst.pending = nil
+		}
+		inst.col.Stop(ctx)
+		inst.log.flush()
+	})
+}
+
+// panicLog reports a recovered panic with its stack on Fluent Bit's log.
+func panicLog(where string, r any) {
+	regMu.Lock()
+	api := lastAPI
+	regMu.Unlock()
+	msg := fmt.Sprintf("[input:cloudtrail] panic recovered in %s (please report this): %v\n%s", where, r, debug.Stack())
+	if api == nil {
+		fmt.Fprintf(os.Stderr, "[%s] [error] %s\n", time.Now().Format("2006/01/02 15:04:05"), msg)
+		return
+	}
+	cs := C.CString(msg)
+	C.ct_log(api, C.CT_LOG_ERROR, cs)
+	C.free(unsafe.Pointer(cs))
+}

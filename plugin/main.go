@@ -1,0 +1,193 @@
+// Command in_cloudtrail is the Fluent Bit input plugin "cloudtrail", built
+// with go build -buildmode=c-shared. This package is only the cgo boundary:
+// it reads the [INPUT] properties, hands records to Fluent Bit and maps
+// Fluent Bit's lifecycle calls to a collector.Collector per instance.
+//
+// Rules kept at this boundary: every export recovers panics (a Go panic
+// would abort Fluent Bit); C never holds a Go pointer (instances are named
+// by runtime/cgo.Handle values); record buffers are malloc'd in C and freed
+// in the cleanup callback; the input callback only copies from a queue that
+// background goroutines fill, so it returns in milliseconds.
+package main
+
+/*
+#include <stdlib.h>
+#include <string.h>
+#include "flb.h"
+*/
+import "C"
+
+import (
+	"runtime/cgo"
+	"time"
+	"unsafe"
+
+	"github.com/fluent/fluent-bit-go/input"
+)
+
+const (
+	pluginName = "cloudtrail"
+	pluginDesc = "AWS CloudTrail logs from S3 via SQS notifications"
+	exitBudget = 3 * time.Second // well inside Fluent Bit's default 5 s grace
+)
+
+//export FLBPluginRegister
+func FLBPluginRegister(def unsafe.Pointer) (ret int) {
+	defer recoverTo(&ret, -1, "register")
+	return input.FLBPluginRegister(def, pluginName, pluginDesc)
+}
+
+//export FLBPluginInit
+func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
+	defer recoverTo(&ret, input.FLB_ERROR, "init")
+	inst, err := newInstance(plugin)
+	if err != nil {
+		logInitError(plugin, err)
+		return input.FLB_ERROR
+	}
+	h := cgo.NewHandle(inst)
+	inst.handle = h
+	if C.ct_set_context(plugin, C.uintptr_t(h)) != 0 {
+		inst.log.Debugf("remote context not available; instances are identified by thread")
+	}
+	register(inst)
+	return input.FLB_OK
+}
+
+//export FLBPluginInputPreRun
+func FLBPluginInputPreRun(hotReload C.int) (ret C.int) {
+	defer recoverTo(&ret, 0, "pre-run")
+	return 0
+}
+
+//export FLBPluginInputCallbackCtx
+func FLBPluginInputCallbackCtx(ctx unsafe.Pointer, data *unsafe.Pointer, size *C.size_t) (ret int) {
+	defer recoverTo(&ret, input.FLB_OK, "callback")
+	return collect(byContext(ctx), data, size)
+}
+
+//export FLBPluginInputCallback
+func FLBPluginInputCallback(data *unsafe.Pointer, size *C.size_t) (ret int) {
+	defer recoverTo(&ret, input.FLB_OK, "callback")
+	return collect(byThread(), data, size)
+}
+
+//export FLBPluginInputCleanupCallbackCtx
+func FLBPluginInputCleanupCallbackCtx(ctx unsafe.Pointer, data unsafe.Pointer) (ret int) {
+	defer recoverTo(&ret, input.FLB_OK, "cleanup")
+	cleanup(byContext(ctx), data)
+	return input.FLB_OK
+}
+
+//export FLBPluginInputCleanupCallback
+func FLBPluginInputCleanupCallback(data unsafe.Pointer) (ret int) {
+	defer recoverTo(&ret, input.FLB_OK, "cleanup")
+	cleanup(byThread(), data)
+	return input.FLB_OK
+}
+
+//export FLBPluginInputPause
+func FLBPluginInputPause() {
+	defer recoverTo(nil, 0, "pause")
+	if inst := byThread(); inst != nil {
+		inst.col.Pause()
+		inst.log.Debugf("paused")
+	}
+}
+
+//export FLBPluginInputResume
+func FLBPluginInputResume() {
+	defer recoverTo(nil, 0, "resume")
+	if inst := byThread(); inst != nil {
+		inst.col.Resume()
+		inst.log.Debugf("resumed")
+	}
+}
+
+//export FLBPluginInputPreExit
+func FLBPluginInputPreExit(hotReload C.int) {
+	defer recoverTo(nil, 0, "pre-exit")
+	if inst := byThread(); inst != nil {
+		inst.stop()
+	}
+}
+
+//export FLBPluginExit
+func FLBPluginExit() (ret int) {
+	defer recoverTo(&ret, input.FLB_OK, "exit")
+	if inst := byThread(); inst != nil {
+		inst.stop()
+		unregister(inst)
+	}
+	return input.FLB_OK
+}
+
+//export FLBPluginUnregister
+func FLBPluginUnregister(def unsafe.Pointer) {
+	defer recoverTo(nil, 0, "unregister")
+	// Instances whose Exit was never called (an aborted start) are stopped
+	// here so that no goroutine keeps a message invisible.
+	for _, inst := range all() {
+		inst.stop()
+		unregister(inst)
+	}
+	input.FLBPluginUnregister(def)
+}
+
+// collect fills *data with the records waiting for this instance.
+func collect(inst *instance, data *unsafe.Pointer, size *C.size_t) int {
+	*size = 0
+	if inst == nil {
+		return input.FLB_OK
+	}
+	h := inst.col.Take(inst.cfg.BufferMaxSize)
+	if h == nil {
+		return input.FLB_OK
+	}
+	n := h.Size()
+	buf := C.malloc(C.size_t(n))
+	if buf == nil {
+		inst.col.Requeue(h)
+		inst.log.Errorf("cannot allocate %d bytes for records; retrying", n)
+		return input.FLB_OK
+	}
+	dst := unsafe.Slice((*byte)(buf), n)
+	off := 0
+	for _, c := range h.Chunks() {
+		off += copy(dst[off:], c)
+	}
+	inst.pending = h
+	*data = buf
+	*size = C.size_t(n)
+	return input.FLB_OK
+}
+
+// cleanup runs right after Fluent Bit copied the buffer into its ring
+// buffer: the records are handed over, and the buffer is ours to free.
+func cleanup(inst *instance, data unsafe.Pointer) {
+	C.free(data)
+	if inst == nil {
+		return
+	}
+	h := inst.pending
+	inst.pending = nil
+	inst.col.Handed(h)
+}
+
+func logInitError(plugin unsafe.Pointer, err error) {
+	l := newLogger(C.ct_api(plugin), C.ct_instance(plugin), nextName())
+	l.Errorf("%v", err)
+}
+
+// recoverTo turns a panic into a logged error and a return value, so that it
+// never unwinds into Fluent Bit's C frames (which aborts the process).
+func recoverTo[T any](ret *T, val T, where string) {
+	if r := recover(); r != nil {
+		if ret != nil {
+			*ret = val
+		}
+		panicLog(where, r)
+	}
+}
+
+func main() {}
