@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -165,20 +166,35 @@ func (c *Collector) Start() error {
 		return errors.New("collector: already started")
 	}
 	for i := 0; i < c.cfg.Workers; i++ {
-		enc, err := c.newEnc()
-		if err != nil {
+		if _, err := c.newEnc(); err != nil {
 			c.cancel()
 			return fmt.Errorf("schema %s: %w", c.cfg.Schema, err)
 		}
-		dec := decode.New(enc, c.limits)
 		c.wg.Add(1)
-		go c.worker(dec)
+		go c.worker()
 	}
 	c.wg.Add(3)
-	go c.poller()
-	go c.heartbeat()
-	go c.deleter()
+	go c.forever("poller", c.poller)
+	go c.forever("heartbeat", c.heartbeat)
+	go c.forever("deleter", c.deleter)
 	return nil
+}
+
+// forever runs loop until the collector stops, restarting it after a panic:
+// a goroutine's panic would otherwise abort the whole Fluent Bit process.
+func (c *Collector) forever(name string, loop func()) {
+	defer c.wg.Done()
+	for c.ctx.Err() == nil {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					c.log.Errorf("queue %s: internal error in %s, restarting it: %v\n%s", c.cfg.QueueURL, name, r, debug.Stack())
+					sleep(c.ctx, time.Second)
+				}
+			}()
+			loop()
+		}()
+	}
 }
 
 func (c *Collector) poke() {
@@ -301,7 +317,6 @@ func (c *Collector) capacity() int {
 }
 
 func (c *Collector) poller() {
-	defer c.wg.Done()
 	var backoff time.Duration
 	for c.ctx.Err() == nil {
 		n := min(c.capacity(), c.cfg.MaxMessages)
@@ -418,16 +433,41 @@ func (c *Collector) feed(m *message) {
 	}
 }
 
-func (c *Collector) worker(dec *decode.Decoder) {
+func (c *Collector) worker() {
 	defer c.wg.Done()
+	var dec *decode.Decoder
 	for {
 		select {
 		case j := <-c.jobs:
-			c.process(dec, j)
+			if dec == nil {
+				enc, err := c.newEnc()
+				if err != nil {
+					c.fail(j.msg, fmt.Errorf("schema %s: %w", c.cfg.Schema, err))
+					continue
+				}
+				dec = decode.New(enc, c.limits)
+			}
+			if !c.safeProcess(dec, j) {
+				dec = nil // its state is unknown after a panic: build a new one
+			}
 		case <-c.ctx.Done():
 			return
 		}
 	}
+}
+
+// safeProcess runs process and turns a panic into a failed message, so that
+// one hostile object cannot take Fluent Bit down.
+func (c *Collector) safeProcess(dec *decode.Decoder, j job) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			ok = false
+			c.log.Errorf("queue %s: internal error on s3://%s/%s: %v\n%s", c.cfg.QueueURL, j.obj.Bucket, j.obj.Key, r, debug.Stack())
+			c.fail(j.msg, fmt.Errorf("s3://%s/%s: internal error: %v", j.obj.Bucket, j.obj.Key, r))
+		}
+	}()
+	c.process(dec, j)
+	return true
 }
 
 // batchBytes is the size of the batches workers produce: small enough that a
@@ -558,7 +598,6 @@ func failDelay(receives int, ceiling time.Duration) time.Duration {
 // every half visibility timeout, so a slow download or a paused Fluent Bit
 // does not let SQS hand the message to another replica.
 func (c *Collector) heartbeat() {
-	defer c.wg.Done()
 	every := max(c.cfg.VisibilityTimeout/2, 500*time.Millisecond)
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -601,7 +640,6 @@ func (c *Collector) heartbeat() {
 // deleter deletes messages whose records were all handed over once their
 // delete delay has passed, in batches of up to ten.
 func (c *Collector) deleter() {
-	defer c.wg.Done()
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for {
