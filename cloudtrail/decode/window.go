@@ -18,6 +18,7 @@ type window struct {
 	w    int
 	base int64
 	eof  bool
+	err  error // read error held back until the bytes before it are used
 	max  int
 }
 
@@ -26,7 +27,7 @@ func (w *window) reset(rd io.Reader, maxValue int) {
 	if len(w.buf) != windowSize {
 		w.buf = make([]byte, windowSize)
 	}
-	w.rd, w.w, w.base, w.eof = rd, 0, 0, false
+	w.rd, w.w, w.base, w.eof, w.err = rd, 0, 0, false, nil
 	// Room for a whole value of maxValue bytes plus the start of the
 	// next, rounded to a power of two like the growth steps.
 	w.max = windowSize
@@ -42,6 +43,9 @@ func (w *window) fill(keep int) error {
 	if keep > 0 {
 		w.w = copy(w.buf, w.buf[keep:w.w])
 		w.base += int64(keep)
+	}
+	if w.err != nil {
+		return w.err
 	}
 	if w.eof {
 		return io.EOF
@@ -65,6 +69,10 @@ func (w *window) fill(keep int) error {
 			return io.EOF
 		}
 		if err != nil {
+			if n > 0 {
+				w.err = err
+				return nil
+			}
 			return err
 		}
 		if n > 0 {
