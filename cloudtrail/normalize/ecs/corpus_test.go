@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/normalize/internal/testutil"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/normalize/ecs"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/normalize/internal/testutil"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/record"
 )
 

@@ -11,6 +11,7 @@
 package jsontree
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"unicode/utf16"
@@ -68,6 +69,9 @@ type Tree struct {
 	arena []byte
 	pos   int
 	depth int
+	// spaced is set when whitespace was skipped inside the root value;
+	// without it, AppendCompact can copy container text as is.
+	spaced bool
 }
 
 // Parse parses data, replacing the previous document. Trailing whitespace is
@@ -77,6 +81,7 @@ func (t *Tree) Parse(data []byte) error {
 	t.data = data
 	t.pos = 0
 	t.depth = 0
+	t.spaced = false
 	// Decoded strings are never longer than their escaped form, so an arena
 	// of len(data) never reallocates and slices into it stay valid.
 	if cap(t.arena) < len(data) {
@@ -102,6 +107,9 @@ func (t *Tree) skipWS() {
 		switch t.data[t.pos] {
 		case ' ', '\t', '\n', '\r':
 			t.pos++
+			if t.depth > 0 {
+				t.spaced = true
+			}
 		default:
 			return
 		}
@@ -278,23 +286,22 @@ func (t *Tree) array() (int32, error) {
 func (t *Tree) str() ([]byte, error) {
 	t.pos++
 	start := t.pos
-	for t.pos < len(t.data) {
-		switch t.data[t.pos] {
-		case '"':
-			s := t.data[start:t.pos]
-			t.pos++
-			return s, nil
-		case '\\':
-			return t.strEscaped(start)
-		}
-		t.pos++
+	// IndexByte is vectorized; most strings have no escapes, so finding the
+	// closing quote and checking the span for a backslash is the fast path.
+	q := bytes.IndexByte(t.data[start:], '"')
+	if q < 0 {
+		return nil, t.errorf("unterminated string")
 	}
-	return nil, t.errorf("unterminated string")
+	if bytes.IndexByte(t.data[start:start+q], '\\') >= 0 {
+		return t.strEscaped(start)
+	}
+	t.pos = start + q + 1
+	return t.data[start : start+q], nil
 }
 
 func (t *Tree) strEscaped(start int) ([]byte, error) {
 	// Find the closing quote first, then decode the whole span at once.
-	i := t.pos
+	i := start
 	for i < len(t.data) {
 		c := t.data[i]
 		if c == '\\' {
@@ -450,6 +457,9 @@ func (t *Tree) AppendCompact(dst []byte, i int32) []byte {
 		if t.Nodes[i].Kind == String {
 			return AppendQuoted(dst, raw)
 		}
+		return append(dst, raw...)
+	}
+	if !t.spaced {
 		return append(dst, raw...)
 	}
 	inStr := false

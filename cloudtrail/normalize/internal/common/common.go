@@ -3,6 +3,7 @@
 package common
 
 import (
+	"bytes"
 	"net/netip"
 	"time"
 	"unsafe"
@@ -88,8 +89,16 @@ func ParseTime(s []byte) (time.Time, bool) {
 		}
 		return time.Time{}, false
 	}
-	if len(s) >= 20 && s[4] == '-' && s[7] == '-' && (s[10] == 'T' || s[10] == 't') &&
-		s[13] == ':' && s[16] == ':' && (s[len(s)-1] == 'Z' || s[len(s)-1] == 'z') {
+	if len(s) >= 19 && s[4] == '-' && s[7] == '-' && (s[10] == 'T' || s[10] == 't' || s[10] == ' ') &&
+		s[13] == ':' && s[16] == ':' {
+		rest := s[19:]
+		// Zone: "Z", or none at all (Panther's "2006-01-02 15:04:05.999"
+		// rendering), both UTC; numeric offsets go to the slow path.
+		if n := len(rest); n > 0 && (rest[n-1] == 'Z' || rest[n-1] == 'z') {
+			rest = rest[:n-1]
+		} else if n > 0 && (rest[0] != '.' || bytes.ContainsAny(rest, "+-:")) {
+			return slowParse(s)
+		}
 		y, ok1 := digits(s, 4)
 		mo, ok2 := digits(s[5:], 2)
 		d, ok3 := digits(s[8:], 2)
@@ -97,7 +106,6 @@ func ParseTime(s []byte) (time.Time, bool) {
 		mi, ok5 := digits(s[14:], 2)
 		sec, ok6 := digits(s[17:], 2)
 		ns := 0
-		rest := s[19 : len(s)-1]
 		if len(rest) > 0 {
 			if rest[0] != '.' || len(rest) < 2 || len(rest) > 10 {
 				return slowParse(s)
@@ -124,6 +132,9 @@ func validDate(mo, d, h, mi, sec int) bool {
 }
 
 func slowParse(s []byte) (time.Time, bool) {
+	if len(s) < 20 || len(s) > 40 || s[4] != '-' {
+		return time.Time{}, false // cannot be RFC 3339; skip the error value
+	}
 	t, err := time.Parse(time.RFC3339Nano, BytesString(s))
 	if err != nil {
 		return time.Time{}, false
@@ -134,7 +145,18 @@ func slowParse(s []byte) (time.Time, bool) {
 // AppendMillisUTC appends t as "2006-01-02T15:04:05.000Z", the form both
 // Security Lake (time_dt) and Elasticsearch (@timestamp) write.
 func AppendMillisUTC(b []byte, t time.Time) []byte {
-	return t.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	}
+	ms := t.Nanosecond() / 1e6
+	return append(b,
+		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+int(mo)/10), byte('0'+int(mo)%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':',
+		byte('0'+s/10), byte('0'+s%10), '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
 }
 
 // UnixMillis is t in milliseconds since the epoch, OCSF's timestamp_t.
@@ -142,19 +164,55 @@ func UnixMillis(t time.Time) int64 { return t.UnixMilli() }
 
 // IsIP reports whether s is an IPv4 or IPv6 literal. It is strict: IPv4
 // octets with leading zeros (seen in anonymized data sets) are not IPs,
-// because consumers that store addresses reject them.
+// because consumers that store addresses (Elasticsearch's ip type, Athena)
+// reject or misread them.
 func IsIP(s []byte) bool {
 	if len(s) == 0 || len(s) > 64 {
 		return false
 	}
-	// Reject host names before netip builds an error value for them.
+	colon := false
 	for _, c := range s {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') && c != '.' && c != ':' {
-			return false
+		switch {
+		case c >= '0' && c <= '9', c == '.':
+		case c == ':':
+			colon = true
+		case (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'):
+			colon = colon || false
+		default:
+			return false // host names, "AWS Internal"
 		}
+	}
+	if !colon {
+		return isIPv4(s)
 	}
 	_, err := netip.ParseAddr(BytesString(s))
 	return err == nil
+}
+
+// isIPv4 checks dotted-quad syntax without building error values, which
+// netip does for every invalid input.
+func isIPv4(s []byte) bool {
+	fields, val, digits := 0, 0, 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '.' {
+			if digits == 0 || val > 255 {
+				return false
+			}
+			fields++
+			val, digits = 0, 0
+			continue
+		}
+		c := s[i]
+		if c < '0' || c > '9' || (digits == 1 && val == 0) {
+			return false // not a digit, or a leading zero
+		}
+		val = val*10 + int(c-'0')
+		digits++
+		if digits > 3 {
+			return false
+		}
+	}
+	return fields == 4
 }
 
 // LooksNumericAddress reports whether s consists only of the characters of

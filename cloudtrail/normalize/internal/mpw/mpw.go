@@ -118,13 +118,19 @@ func (w *Writer) close(dropEmpty bool) {
 	end := len(w.B)
 	w.B = append(w.B, make([]byte, extra)...)
 	copy(w.B[f.hdr+1+extra:], w.B[f.hdr+1:end])
-	var h []byte
-	if f.arr {
-		h = msgpack.AppendArrayHeader(nil, f.n)
+	h := w.B[f.hdr : f.hdr+1+extra]
+	n := f.n
+	if extra == 2 {
+		h[0], h[1], h[2] = 0xde, byte(n>>8), byte(n)
+		if f.arr {
+			h[0] = 0xdc
+		}
 	} else {
-		h = msgpack.AppendMapHeader(nil, f.n)
+		h[0], h[1], h[2], h[3], h[4] = 0xdf, byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
+		if f.arr {
+			h[0] = 0xdd
+		}
 	}
-	copy(w.B[f.hdr:], h)
 }
 
 // Str writes key k with string value v.

@@ -413,3 +413,13 @@ func SplitRecords(data []byte) ([][]byte, error) {
 
 // ErrSkip marks missing optional data.
 var ErrSkip = errors.New("skip")
+
+// Compact returns data without insignificant whitespace, as CloudTrail
+// delivers records.
+func Compact(data []byte) []byte {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, data); err != nil {
+		return data
+	}
+	return buf.Bytes()
+}
