@@ -10,7 +10,10 @@ func parseRFC3339(b []byte) (sec, nsec int64, ok bool) {
 	if sec, nsec, ok = fastRFC3339(b); ok {
 		return sec, nsec, true
 	}
-	if len(b) < len("2006-01-02T15:04:05Z") || len(b) > 64 {
+	// time.Parse is the reference for what counts as valid (it accepts,
+	// for instance, a one-digit hour); the length bound only keeps
+	// junk from being copied into a string.
+	if len(b) > 64 {
 		return 0, 0, false
 	}
 	t, err := time.Parse(time.RFC3339, string(b))
