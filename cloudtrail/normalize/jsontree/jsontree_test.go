@@ -1,0 +1,67 @@
+package jsontree
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestParseAndGet(t *testing.T) {
+	var tr Tree
+	doc := ` { "a" : [1, -2.5e3, "x\"y\u00e9\ud83d\ude00", true, false, null], "b": {"c": {}} , "k\u0065y": "v" } `
+	if err := tr.Parse([]byte(doc)); err != nil {
+		t.Fatal(err)
+	}
+	a := tr.Get(0, "a")
+	if tr.Nodes[a].N != 6 {
+		t.Fatalf("array has %d elements", tr.Nodes[a].N)
+	}
+	third := tr.Nodes[tr.Nodes[tr.Nodes[a].First].Next].Next
+	if s, _ := tr.Str(third); string(s) != "x\"yé😀" {
+		t.Errorf("unescaped %q", s)
+	}
+	if s, ok := tr.Str(tr.Get(0, "key")); !ok || string(s) != "v" {
+		t.Errorf("escaped key lookup: %q %v", s, ok)
+	}
+	if tr.Kind(tr.Path(0, "b", "c")) != Object || tr.Path(0, "b", "x") != None {
+		t.Error("Path")
+	}
+	got := string(tr.AppendCompact(nil, 0))
+	var v1, v2 any
+	if err := json.Unmarshal([]byte(got), &v1); err != nil || strings.ContainsAny(got, " \n") {
+		t.Fatalf("compact %q: %v", got, err)
+	}
+	_ = json.Unmarshal([]byte(doc), &v2)
+}
+
+func TestParseErrors(t *testing.T) {
+	var tr Tree
+	for _, doc := range []string{``, `{`, `{"a"}`, `{"a":1,}`, `[1 2]`, `"abc`, `tru`, `{"a":"\x"}`, `1 2`, strings.Repeat("[", MaxDepth+1)} {
+		if err := tr.Parse([]byte(doc)); err == nil {
+			t.Errorf("%q: no error", doc)
+		}
+	}
+}
+
+func TestReuseDoesNotAllocate(t *testing.T) {
+	var tr Tree
+	doc := []byte(`{"eventName":"x\n","a":[1,2,{"b":"c"}],"userIdentity":{"type":"Root"}}`)
+	_ = tr.Parse(doc)
+	if n := testing.AllocsPerRun(100, func() { _ = tr.Parse(doc) }); n != 0 {
+		t.Errorf("%v allocations per parse", n)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(`{"a":[1,"\u00e9",{"b":null}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var tr Tree
+		err := tr.Parse(data)
+		if json.Valid(data) != (err == nil) {
+			// We accept control characters in strings; encoding/json does not.
+			if err != nil {
+				t.Errorf("valid JSON rejected: %v", err)
+			}
+		}
+	})
+}
