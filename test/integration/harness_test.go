@@ -1,0 +1,349 @@
+// Package integration runs the built plugin through the C host harness,
+// which loads in_cloudtrail.so the way Fluent Bit v5 does, against a real
+// AWS emulator process.
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/record"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/test/emu"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/test/seed"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/test/testenv"
+)
+
+// run is one harness process.
+type run struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	out    string
+	stderr *syncBuf
+	done   chan struct{}
+	err    error
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startHarness runs the harness; args before the first --input are harness
+// options, the rest instance sections.
+func startHarness(t *testing.T, env []string, args ...string) *run {
+	t.Helper()
+	r := &run{t: t, out: filepath.Join(t.TempDir(), "out.jsonl"), stderr: &syncBuf{}, done: make(chan struct{})}
+	split := 0
+	for split < len(args) && args[split] != "--input" {
+		split++
+	}
+	full := append(append(append([]string{"--out", r.out}, args[:split]...), testenv.Plugin(t)), args[split:]...)
+	r.cmd = exec.Command(testenv.Harness(t), full...)
+	r.cmd.Env = append(os.Environ(), env...)
+	r.cmd.Stderr = r.stderr
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { r.err = r.cmd.Wait(); close(r.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-r.done:
+		default:
+			r.cmd.Process.Kill()
+			<-r.done
+		}
+		if t.Failed() {
+			t.Logf("harness stderr:\n%s", r.stderr.String())
+		}
+	})
+	return r
+}
+
+// line is one record as the harness prints it.
+type line struct {
+	Tag    string         `json:"tag"`
+	TS     float64        `json:"ts"`
+	Record map[string]any `json:"record"`
+}
+
+func (r *run) records() []line {
+	b, _ := os.ReadFile(r.out)
+	var out []line
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		var l line
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			r.t.Fatalf("harness printed a line that is not JSON: %v: %.200s", err, sc.Text())
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// stop sends SIGTERM and waits for the harness to exit, returning how long
+// the shutdown took and the exit code.
+func (r *run) stop(limit time.Duration) (time.Duration, int) {
+	start := time.Now()
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-r.done:
+	case <-time.After(limit):
+		r.t.Fatalf("harness did not exit within %s of SIGTERM", limit)
+	}
+	return time.Since(start), r.cmd.ProcessState.ExitCode()
+}
+
+func awsEnv(srv *emu.Server) []string {
+	return []string{"AWS_REGION=" + emu.Region, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_EC2_METADATA_DISABLED=true"}
+}
+
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func TestPluginDrainsEveryNotificationShape(t *testing.T) {
+	srv := testenv.Emulator(t)
+	ctx := context.Background()
+	sc, err := seed.Full(ctx, srv, "ct", "trail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := startHarness(t, awsEnv(srv), "--input", "cloudtrail", "queue_url="+sc.QueueURL, "endpoint_url="+srv.URL,
+		"wait_time=1s", "delete_delay=0s", "--tag", "aws.cloudtrail")
+	count := func() map[string]int {
+		got := map[string]int{}
+		for _, l := range h.records() {
+			id, _ := l.Record["eventID"].(string)
+			got[id]++
+		}
+		return got
+	}
+	waitFor(t, 90*time.Second, "every event", func() bool {
+		got := count()
+		for id, n := range sc.Want {
+			if got[id] < n {
+				return false
+			}
+		}
+		return true
+	})
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := srv.WaitEmpty(wctx, sc.QueueURL); err != nil {
+		t.Fatal(err)
+	}
+	took, code := h.stop(10 * time.Second)
+	if code != 0 {
+		t.Fatalf("harness exit code %d", code)
+	}
+	t.Logf("shutdown took %s", took)
+	got := count()
+	for id, n := range got {
+		if n > sc.Want[id] {
+			t.Errorf("eventID %q arrived %d times, expected %d", id, n, sc.Want[id])
+		}
+	}
+	for _, l := range h.records() {
+		if l.Tag != "aws.cloudtrail" {
+			t.Fatalf("record with tag %q", l.Tag)
+		}
+		src, _ := l.Record[record.SourceKey].(map[string]any)
+		key, _ := src["key"].(string)
+		if strings.Contains(key, "Digest") || l.Record["digestStartTime"] != nil {
+			t.Fatalf("digest content emitted: %v", l.Record)
+		}
+		if src["bucket"] == "" || src["sqs_message_id"] == "" {
+			t.Fatalf("record without its source: %v", src)
+		}
+		et, _ := l.Record["eventTime"].(string)
+		if ts, err := time.Parse(time.RFC3339, et); err == nil && ts.Unix() != int64(l.TS) {
+			t.Fatalf("record time %v is not eventTime %s", l.TS, et)
+		}
+	}
+	t.Logf("%d records, %d distinct eventIDs, %d messages", sc.Events(), len(got), sc.Messages)
+}
+
+func TestTwoInstancesTwoQueues(t *testing.T) {
+	srv := testenv.Emulator(t)
+	ctx := context.Background()
+	files, err := seed.Corpus(filepath.Join(emu.Root(), "test", "testdata", "cloudtrail", "stratus-red-team"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	queues := map[string]string{}
+	want := map[string]map[string]bool{}
+	for i, name := range []string{"a", "b"} {
+		q, err := srv.CreateQueue(ctx, "q-"+name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.CreateBucket(ctx, "bucket-"+name, "q-"+name); err != nil {
+			t.Fatal(err)
+		}
+		queues[name] = q
+		want[name] = map[string]bool{}
+		for j := i; j < len(files); j += 2 {
+			if err := srv.Put(ctx, "bucket-"+name, seed.Key("111122223333", "us-east-1", j), seed.Gzip(files[j].JSON)); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range files[j].EventIDs {
+				want[name][id] = true
+			}
+		}
+	}
+	// The endpoint comes from the SDK's own variable here, not endpoint_url.
+	env := append(awsEnv(srv), "AWS_ENDPOINT_URL="+srv.URL)
+	h := startHarness(t, env,
+		"--input", "cloudtrail", "queue_url="+queues["a"], "wait_time=1s", "delete_delay=0s", "workers=1", "--tag", "ct.a",
+		"--input", "cloudtrail", "queue_url="+queues["b"], "wait_time=2s", "delete_delay=0s", "workers=2", "--tag", "ct.b")
+	waitFor(t, 60*time.Second, "both queues drained", func() bool {
+		v1, f1, _ := srv.Depth(ctx, queues["a"])
+		v2, f2, _ := srv.Depth(ctx, queues["b"])
+		return v1+f1+v2+f2 == 0
+	})
+	time.Sleep(1500 * time.Millisecond)
+	if _, code := h.stop(10 * time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	got := map[string]map[string]bool{"a": {}, "b": {}}
+	for _, l := range h.records() {
+		name := strings.TrimPrefix(l.Tag, "ct.")
+		src, _ := l.Record[record.SourceKey].(map[string]any)
+		if src["queue_url"] != queues[name] || src["bucket"] != "bucket-"+name {
+			t.Fatalf("record tagged %s came from %v", l.Tag, src)
+		}
+		got[name][l.Record["eventID"].(string)] = true
+	}
+	for name := range want {
+		for id := range want[name] {
+			if !got[name][id] {
+				t.Errorf("instance %s: eventID %s missing", name, id)
+			}
+		}
+	}
+	for _, name := range []string{"cloudtrail.0", "cloudtrail.1"} {
+		if !strings.Contains(h.stderr.String(), "[input:cloudtrail:"+name+"] started") {
+			t.Errorf("no start line for %s", name)
+		}
+	}
+}
+
+func TestBadConfigFailsInit(t *testing.T) {
+	for _, tc := range []struct{ kv, want string }{
+		{"max_messages=11", `max_messages "11"`},
+		{"schema=cef", `schema "cef"`},
+		{"wait_time=forever", `wait_time "forever"`},
+	} {
+		h := startHarness(t, nil, "--input", "cloudtrail", "queue_url=https://sqs.us-east-1.amazonaws.com/123456789012/q", tc.kv)
+		select {
+		case <-h.done:
+		case <-time.After(20 * time.Second):
+			t.Fatal("harness did not exit on a bad configuration")
+		}
+		if code := h.cmd.ProcessState.ExitCode(); code != 255 {
+			t.Errorf("%s: exit code %d, want 255 as fluent-bit", tc.kv, code)
+		}
+		if !strings.Contains(h.stderr.String(), tc.want) {
+			t.Errorf("%s: stderr does not name the key and value:\n%s", tc.kv, h.stderr.String())
+		}
+	}
+}
+
+func TestPauseStopsIntakeAndResumeDrains(t *testing.T) {
+	srv := testenv.Emulator(t)
+	ctx := context.Background()
+	q, _ := srv.CreateQueue(ctx, "ct", nil)
+	srv.CreateBucket(ctx, "trail", "ct")
+	h := startHarness(t, awsEnv(srv), "--interval-ms", "300", "--input", "cloudtrail", "queue_url="+q,
+		"endpoint_url="+srv.URL, "wait_time=1s", "delete_delay=0s")
+	waitFor(t, 20*time.Second, "start", func() bool { return strings.Contains(h.stderr.String(), "started") })
+	h.cmd.Process.Signal(syscall.SIGUSR1)
+	time.Sleep(2 * time.Second) // a long poll in flight at pause time ends
+	files, _ := seed.Corpus(filepath.Join(emu.Root(), "test", "testdata", "cloudtrail", "stratus-red-team"))
+	for i, f := range files[:4] {
+		srv.Put(ctx, "trail", seed.Key("111122223333", "us-east-1", i), seed.Gzip(f.JSON))
+	}
+	time.Sleep(3 * time.Second)
+	if n := len(h.records()); n != 0 {
+		t.Fatalf("paused input emitted %d records", n)
+	}
+	if v, _, _ := srv.Depth(ctx, q); v != 4 {
+		t.Fatalf("paused input received messages: %d of 4 visible", v)
+	}
+	h.cmd.Process.Signal(syscall.SIGUSR2)
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := srv.WaitEmpty(wctx, q); err != nil {
+		t.Fatal(err)
+	}
+	if _, code := h.stop(10 * time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	if len(h.records()) == 0 {
+		t.Fatal("no records after resume")
+	}
+}
+
+func TestShutdownReturnsUnfinishedMessages(t *testing.T) {
+	srv := testenv.Emulator(t)
+	ctx := context.Background()
+	q, _ := srv.CreateQueue(ctx, "ct", nil)
+	srv.CreateBucket(ctx, "trail", "ct")
+	files, _ := seed.Corpus(filepath.Join(emu.Root(), "test", "testdata", "cloudtrail", "stratus-red-team"))
+	for i, f := range files[:6] {
+		srv.Put(ctx, "trail", seed.Key("111122223333", "us-east-1", i), seed.Gzip(f.JSON))
+	}
+	// Paused by a tiny memory limit that never drains: messages are received
+	// and decoded but their records cannot all be handed over.
+	h := startHarness(t, awsEnv(srv), "--mem-buf-limit", "1", "--input", "cloudtrail", "queue_url="+q,
+		"endpoint_url="+srv.URL, "wait_time=1s", "delete_delay=0s", "workers=2", "buffer_max_size=64K")
+	waitFor(t, 20*time.Second, "first records", func() bool { return len(h.records()) > 0 })
+	time.Sleep(2 * time.Second)
+	took, code := h.stop(10 * time.Second)
+	if code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	if took > 5*time.Second {
+		t.Errorf("shutdown took %s, more than Fluent Bit's default 5 s grace", took)
+	}
+	// Whatever was not deleted must be receivable again at once.
+	v, err := srv.Visible(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted := 6 - v
+	t.Logf("%d messages deleted, %d returned, %d records emitted", deleted, v, len(h.records()))
+	if v == 0 {
+		t.Fatal("every message was deleted although the input was paused")
+	}
+}
