@@ -111,7 +111,7 @@ func run(schema string, follow bool) error {
 		sc.Buffer(make([]byte, 1<<20), 64<<20)
 		for sc.Scan() {
 			line := sc.Text()
-			if strings.Contains(line, "eventID") || strings.Contains(line, `"uid"`) || strings.Contains(line, `"event":{`) {
+			if strings.HasPrefix(line, "{") {
 				printed.Add(1)
 			}
 			fmt.Println(line)
