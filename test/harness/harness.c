@@ -1741,7 +1741,8 @@ static int gen_init_instances(struct gen *g)
 
 static void gen_start_collectors(struct gen *g)
 {
-    for (size_t i = 0; i < g->ninsts; i++) send_cmd(g->insts[i], CMD_START, 0);
+    for (size_t i = 0; i < g->ninsts; i++)
+        if (g->insts[i]) send_cmd(g->insts[i], CMD_START, 0);
 }
 
 /* flb_input_pause_all(): skips instances already paused by mem_buf_limit */
@@ -1749,7 +1750,7 @@ static void gen_pause_all(struct gen *g)
 {
     for (size_t i = 0; i < g->ninsts; i++) {
         struct inst *in = g->insts[i];
-        if (!in->th_started) continue;
+        if (!in || !in->th_started) continue;
         pthread_mutex_lock(&in->mu);
         int skip = in->mem_paused;
         pthread_mutex_unlock(&in->mu);
@@ -1760,7 +1761,7 @@ static void gen_pause_all(struct gen *g)
 static void gen_resume_all(struct gen *g)
 {
     for (size_t i = 0; i < g->ninsts; i++) {
-        if (g->insts[i]->th_started) send_cmd(g->insts[i], CMD_RESUME, 0);
+        if (g->insts[i] && g->insts[i]->th_started) send_cmd(g->insts[i], CMD_RESUME, 0);
     }
 }
 
@@ -1769,7 +1770,7 @@ static void gen_exit_all(struct gen *g, int hot)
 {
     for (size_t i = g->ninsts; i-- > 0;) {
         struct inst *in = g->insts[i];
-        if (!in->th_started) continue;
+        if (!in || !in->th_started) continue;
         send_cmd(in, CMD_EXIT, hot);
         pthread_join(in->th, NULL);
         in->th_started = 0;
@@ -2030,7 +2031,7 @@ static void drain_tick(struct gen *g, double dt)
     if (!g) return;
     for (size_t i = 0; i < g->ninsts; i++) {
         struct inst *in = g->insts[i];
-        if (in->mem_buf_limit <= 0 || !in->th_started) continue;
+        if (!in || in->mem_buf_limit <= 0 || !in->th_started) continue;
         int do_resume = 0;
         pthread_mutex_lock(&in->mu);
         in->buffered -= opt.drain_bps * dt;
@@ -2135,7 +2136,7 @@ int main(int argc, char **argv)
         last_tick = now;
         if (shutdown_sig) break;
         if (opt.exit_after_s >= 0 && now - t_start >= opt.exit_after_s) {
-            hlog(FLB_LOG_INFO, "--exit-after-s %.3g reached", opt.exit_after_s);
+            hlog(FLB_LOG_INFO, "--exit-after-s %.3g reached (mono_ms=%.0f)", opt.exit_after_s, now * 1000.0);
             shutdown_sig = SIGTERM;
             break;
         }

@@ -96,12 +96,17 @@ static void flog(const char *fmt, ...)
 {
     const char *path = getenv("FAKE_LOG");
     if (!path || !path[0]) return;
-    char line[1024];
+    char line[1100];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+    int n = vsnprintf(line, 1000, fmt, ap);
     va_end(ap);
     if (n < 0) return;
+    if (n > 999) n = 999;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    n += snprintf(line + n, sizeof(line) - (size_t)n, " mono_ms=%lld",
+                  (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
     if (n > (int)sizeof(line) - 2) n = (int)sizeof(line) - 2;
     line[n++] = '\n';
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -309,6 +314,7 @@ static int collect(struct fctx *c, int via_ctx, void *remote, void **data, size_
         flog("COLLECT_NO_INSTANCE inst=-1 tid=%d", tid_());
         return 1;
     }
+    flog("COLLECT_BEGIN inst=%d tid=%d", c->id, tid_());
     int remote_ok = !via_ctx || remote == (void *)c;
     long ctx_id = via_ctx ? (remote ? ((struct fctx *)remote)->id : -2) : -1;
     if (c->sleep_ms > 0) {
