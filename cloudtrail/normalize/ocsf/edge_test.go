@@ -176,7 +176,7 @@ func TestEventTimeInvalid(t *testing.T) {
 		t.Errorf("time %v, want Received", ts)
 	}
 	want(t, b, "_cloudtrail.event_time_invalid", true)
-	want(t, b, "time", nil)
+	want(t, b, "time", 1700000000000)
 	want(t, b, "unmapped.eventTime", "redacted")
 
 	ts, b = encode(t, ocsf.Options{}, `{"eventTime":"2024-02-03T04:05:06Z","eventName":"GetObject"}`)

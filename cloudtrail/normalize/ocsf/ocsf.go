@@ -128,7 +128,7 @@ func (e *encoder) Append(dst []byte, event []byte, src *record.Source) (out []by
 	}
 	e.w.Reset(common.BeginEntry(dst, ts))
 	e.w.OpenMapElem()
-	e.body(ts, timeOK)
+	e.body(ts)
 	common.WriteSource(&e.w, src, !timeOK)
 	e.w.CloseKeep()
 	return e.w.B, nil
@@ -203,7 +203,7 @@ const (
 	statusOther   = 99
 )
 
-func (e *encoder) body(ts time.Time, timeOK bool) {
+func (e *encoder) body(ts time.Time) {
 	t, w, f := &e.t, &e.w, &e.f
 	name, _ := t.Str(f.eventName)
 	source, _ := t.Str(f.eventSource)
@@ -294,11 +294,12 @@ func (e *encoder) body(ts time.Time, timeOK bool) {
 	default:
 		w.StrS("status", "Other")
 	}
-	if timeOK {
-		w.Int("time", ts.UnixMilli())
-		e.tmp = common.AppendMillisUTC(e.tmp[:0], ts)
-		w.Str("time_dt", e.tmp)
-	}
+	// time is required in OCSF: without a usable eventTime it is the record
+	// time (the fetch time), flagged in _cloudtrail.event_time_invalid, and
+	// the original text stays in unmapped.eventTime.
+	w.Int("time", ts.UnixMilli())
+	e.tmp = common.AppendMillisUTC(e.tmp[:0], ts)
+	w.Str("time_dt", e.tmp)
 
 	e.obsIP, e.obsDomain, e.obsActorName, e.obsUserName = nil, nil, nil, nil
 	e.metadata()
