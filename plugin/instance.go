@@ -121,10 +121,17 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 		// and all instances would share it.
 		return nil, fmt.Errorf("threaded: off is not supported: this input must run in its own thread (remove 'threaded off')")
 	}
-	clients, err := awsapi.New(context.Background(), cfg, "fluent-bit-in_cloudtrail")
+	clients, err := awsapi.New(context.Background(), cfg, "fluent-bit-in_cloudtrail", func(warn bool, msg string) {
+		if warn {
+			log.Warnf("%s", msg)
+		} else {
+			log.Debugf("%s", msg)
+		}
+	})
 	if err != nil {
 		return nil, fmt.Errorf("queue %s: %w", cfg.QueueURL, err)
 	}
+	cfg.Region = clients.Config.Region
 	newEnc, err := schema.Factory(cfg)
 	if err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/config"
 )
@@ -33,7 +34,10 @@ type Clients struct {
 // New loads the AWS configuration for c. It does not call AWS: credentials
 // are resolved lazily on the first request and refreshed before expiry by
 // the SDK's credentials cache.
-func New(ctx context.Context, c *config.Config, userAgent string) (*Clients, error) {
+//
+// log receives the SDK's own warnings (it would otherwise print them to
+// stderr in its own format); nil discards them.
+func New(ctx context.Context, c *config.Config, userAgent string, log func(warn bool, msg string)) (*Clients, error) {
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 		// The collector keeps several object downloads and a long poll open
 		// at once; keep enough idle connections to reuse them.
@@ -49,6 +53,11 @@ func New(ctx context.Context, c *config.Config, userAgent string) (*Clients, err
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithHTTPClient(httpClient),
 		awsconfig.WithAppID(userAgent),
+		awsconfig.WithLogger(logging.LoggerFunc(func(cl logging.Classification, format string, v ...any) {
+			if log != nil {
+				log(cl == logging.Warn, "AWS SDK: "+fmt.Sprintf(format, v...))
+			}
+		})),
 	}
 	if c.Region != "" {
 		opts = append(opts, awsconfig.WithRegion(c.Region))

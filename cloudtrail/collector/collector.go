@@ -340,7 +340,9 @@ func (c *Collector) poller() {
 				return
 			}
 			backoff = nextBackoff(backoff)
-			c.log.Errorf("queue %s: receive failed, retrying in %s: %v", c.cfg.QueueURL, backoff.Round(time.Millisecond), err)
+			// The text is the same for every retry so that the logger can
+			// group a burst of identical errors into one line and a count.
+			c.log.Errorf("queue %s: receive failed, retrying with backoff: %v", c.cfg.QueueURL, err)
 			sleep(c.ctx, backoff)
 			continue
 		}
