@@ -1,0 +1,20 @@
+# Fluent Bit with the in_cloudtrail input plugin.
+#   docker build -t in_cloudtrail .
+#   docker run --rm -e CLOUDTRAIL_QUEUE_URL=https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE in_cloudtrail
+# The plugin is built on the same Debian release (bookworm, glibc) as the
+# official fluent/fluent-bit image, so the c-shared object loads there.
+ARG FLUENT_BIT_VERSION=5.1.1
+
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY plugin/ plugin/
+COPY cloudtrail/ cloudtrail/
+RUN CGO_ENABLED=1 go build -buildmode=c-shared -trimpath -ldflags='-s -w' \
+      -o /out/in_cloudtrail.so ./plugin
+
+FROM fluent/fluent-bit:${FLUENT_BIT_VERSION}
+COPY --from=build /out/in_cloudtrail.so /fluent-bit/plugins/in_cloudtrail.so
+COPY conf/fluent-bit.conf conf/plugins.conf conf/fluent-bit.yaml /fluent-bit/etc/
+CMD ["/fluent-bit/bin/fluent-bit", "-c", "/fluent-bit/etc/fluent-bit.conf"]
