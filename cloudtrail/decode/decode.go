@@ -442,8 +442,14 @@ func (d *Decoder) event() error {
 func (d *Decoder) ensureBatch() {
 	if d.batch == nil {
 		// Room for the batch plus one typical event, so a batch is
-		// rarely regrown.
-		d.batch = make([]byte, 0, d.batchBytes+16<<10)
+		// rarely regrown. Most objects are small, so the first batch
+		// starts small and grows by append; once an object has filled
+		// a batch, the next ones are allocated at full size.
+		size := d.batchBytes + 16<<10
+		if d.batchN == 0 && d.emitted == 0 {
+			size = min(size, 64<<10)
+		}
+		d.batch = make([]byte, 0, size)
 	}
 }
 

@@ -13,7 +13,10 @@ func parseRFC3339(b []byte) (sec, nsec int64, ok bool) {
 	// time.Parse is the reference for what counts as valid (it accepts,
 	// for instance, a one-digit hour); the length bound only keeps
 	// junk from being copied into a string.
-	if len(b) > 64 {
+	// Anything time.Parse accepts has the 'T' at index 10, so other
+	// strings (such as "2025-01-21 17:49:47", seen in converted logs) are
+	// rejected here without the allocation of a time.ParseError.
+	if len(b) > 64 || len(b) < 11 || b[10] != 'T' {
 		return 0, 0, false
 	}
 	t, err := time.Parse(time.RFC3339, string(b))
