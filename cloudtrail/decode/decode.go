@@ -443,8 +443,9 @@ func (d *Decoder) ensureBatch() {
 	if d.batch == nil {
 		// Room for the batch plus one typical event, so a batch is
 		// rarely regrown. Most objects are small, so the first batch
-		// starts small and grows by append; once an object has filled
-		// a batch, the next ones are allocated at full size.
+		// starts small; encoded moves it to a full-size buffer once
+		// the object proves bigger, instead of letting append double
+		// it several times.
 		size := d.batchBytes + 16<<10
 		if d.batchN == 0 && d.emitted == 0 {
 			size = min(size, 64<<10)
@@ -459,6 +460,9 @@ func (d *Decoder) encoded() error {
 	d.batchN++
 	if len(d.batch) >= d.batchBytes {
 		return d.flush()
+	}
+	if full := d.batchBytes + 16<<10; cap(d.batch) < full && len(d.batch) > cap(d.batch)/2 {
+		d.batch = append(make([]byte, 0, full), d.batch...)
 	}
 	return nil
 }
