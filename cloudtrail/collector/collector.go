@@ -17,6 +17,7 @@ import (
 	"math/rand/v2"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,7 @@ import (
 
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/config"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/decode"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/metrics"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/notify"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/record"
 )
@@ -106,6 +108,13 @@ type Stats struct {
 	BytesRaw         atomic.Int64
 	Records          atomic.Int64
 	Extensions       atomic.Int64
+	ObjectsInFlight  atomic.Int64
+
+	FailedBy   metrics.LabeledCounter // messages given back to SQS, by reason
+	IgnoredBy  metrics.LabeledCounter // notification records that named no object to read, by reason
+	Errors     metrics.LabeledCounter // errors by class: receive, notification, download, decode, visibility, delete, internal
+	EventLag   metrics.Histogram      // seconds from eventTime to handover, sampled on the first event of each batch
+	MessageLag metrics.Histogram      // seconds from SQS SentTimestamp to receive
 }
 
 type msgState int
@@ -294,7 +303,12 @@ func (c *Collector) Handed(h *Handover) {
 	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, b := range h.batches {
+	for i, b := range h.batches {
+		if i == 0 {
+			if t, ok := entryTime(b.data); ok {
+				c.Stats.EventLag.Observe(now.Sub(t).Seconds())
+			}
+		}
 		c.Stats.Records.Add(int64(b.events))
 		m := b.msg
 		m.pending--
@@ -342,6 +356,7 @@ func (c *Collector) poller() {
 			backoff = nextBackoff(backoff)
 			// The text is the same for every retry so that the logger can
 			// group a burst of identical errors into one line and a count.
+			c.Stats.Errors.Add("receive", 1)
 			c.log.Errorf("queue %s: receive failed, retrying with backoff: %v", c.cfg.QueueURL, err)
 			sleep(c.ctx, backoff)
 			continue
@@ -357,18 +372,24 @@ func (c *Collector) poller() {
 // at once when it names none.
 func (c *Collector) accept(m *sqstypes.Message) {
 	c.Stats.MessagesReceived.Add(1)
+	if ms, err := strconv.ParseInt(m.Attributes[string(sqstypes.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil {
+		c.Stats.MessageLag.Observe(time.Since(time.UnixMilli(ms)).Seconds())
+	}
 	id, receipt := aws.ToString(m.MessageId), aws.ToString(m.ReceiptHandle)
 	receives, _ := strconv.Atoi(m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)])
 	msg := &message{id: id, receipt: receipt, receives: receives}
 	res, err := notify.Parse([]byte(aws.ToString(m.Body)))
 	if err != nil {
 		c.Stats.MessagesFailed.Add(1)
+		c.Stats.FailedBy.Add("notification", 1)
+		c.Stats.Errors.Add("notification", 1)
 		c.log.Errorf("queue %s: message %s: cannot be processed, leaving it to the queue's redrive policy: %v", c.cfg.QueueURL, id, err)
 		c.release(msg, failDelay(receives, c.cfg.VisibilityTimeout))
 		return
 	}
 	for _, ig := range res.Ignored {
 		c.Stats.Ignored.Add(1)
+		c.Stats.IgnoredBy.Add(ig.Reason, 1)
 		if ig.Key != "" {
 			c.log.Debugf("queue %s: message %s: ignored s3://%s/%s: %s", c.cfg.QueueURL, id, ig.Bucket, ig.Key, ig.Reason)
 		} else {
@@ -378,6 +399,7 @@ func (c *Collector) accept(m *sqstypes.Message) {
 	for _, o := range res.Objects {
 		if reason := c.refuse(o); reason != "" {
 			c.Stats.MessagesFailed.Add(1)
+			c.Stats.FailedBy.Add("refused", 1)
 			c.log.Errorf("queue %s: message %s: refused s3://%s/%s: %s; leaving the message to the queue's redrive policy", c.cfg.QueueURL, id, o.Bucket, o.Key, reason)
 			c.release(msg, failDelay(receives, c.cfg.VisibilityTimeout))
 			return
@@ -468,8 +490,25 @@ func (c *Collector) safeProcess(dec *decode.Decoder, j job) (ok bool) {
 			c.fail(j.msg, fmt.Errorf("s3://%s/%s: internal error: %v", j.obj.Bucket, j.obj.Key, r))
 		}
 	}()
+	c.Stats.ObjectsInFlight.Add(1)
+	defer c.Stats.ObjectsInFlight.Add(-1)
 	c.process(dec, j)
 	return true
+}
+
+// failReason classifies a failed message for the metrics.
+func failReason(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "internal error"):
+		return "internal"
+	case strings.Contains(msg, "download:") || strings.Contains(msg, "max_object_size"):
+		return "download"
+	case errors.Is(err, decode.ErrLimit):
+		return "limit"
+	default:
+		return "decode"
+	}
 }
 
 // batchBytes is the size of the batches workers produce: small enough that a
@@ -567,6 +606,9 @@ func (c *Collector) fail(m *message, err error) {
 	c.mu.Unlock()
 	c.poke()
 	c.Stats.MessagesFailed.Add(1)
+	reason := failReason(err)
+	c.Stats.FailedBy.Add(reason, 1)
+	c.Stats.Errors.Add(reason, 1)
 	delay := failDelay(m.receives, c.cfg.VisibilityTimeout)
 	c.log.Errorf("queue %s: message %s: %v; the message returns to the queue in %s (receive %d)", c.cfg.QueueURL, m.id, err, delay, m.receives)
 	c.release(m, delay)
@@ -630,6 +672,7 @@ func (c *Collector) heartbeat() {
 			cancel()
 			if err != nil {
 				if c.ctx.Err() == nil {
+					c.Stats.Errors.Add("visibility", 1)
 					c.log.Warnf("queue %s: message %s: could not extend visibility: %v", c.cfg.QueueURL, m.id, err)
 				}
 				continue
@@ -689,6 +732,7 @@ func (c *Collector) deleteNow(ms []*message) {
 			time.Sleep(wait)
 		}
 		if err != nil {
+			c.Stats.Errors.Add("delete", int64(len(part)))
 			c.log.Errorf("queue %s: could not delete %d messages, SQS will deliver them again (duplicates, no loss): %v", c.cfg.QueueURL, len(part), err)
 			continue
 		}
