@@ -10,6 +10,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -41,6 +42,9 @@ type Config struct {
 	BucketAllow   []string // empty: any bucket
 	BucketOwner   string   // expected_bucket_owner, sent as ExpectedBucketOwner
 	MaxObjectSize int64    // compressed bytes of one S3 object; 0 = no limit
+
+	MetricsListen      string        // host:port for Prometheus text at /metrics; "" = off
+	MetricsLogInterval time.Duration // period of the one-line stats summary; 0 = off
 }
 
 // Key describes one configuration key, for validation and documentation.
@@ -72,6 +76,8 @@ var Keys = []Key{
 	{"bucket_allowlist", "", "Comma-separated buckets the plugin may read; notifications naming another bucket are refused. Empty: any."},
 	{"expected_bucket_owner", "", "AWS account ID that must own every bucket read (sent as S3 ExpectedBucketOwner)."},
 	{"max_object_size", "1G", "Largest compressed S3 object accepted; larger ones fail with an error (0: no limit)."},
+	{"metrics_listen", "", "Address (host:port) serving the plugin's Prometheus metrics at /metrics, labelled by instance; instances may share one. Empty: off."},
+	{"metrics_log_interval", "60s", "Period of the one-line stats summary in the log (0s: off)."},
 }
 
 // Parse reads every key through get (which returns "" for a missing key) and
@@ -79,25 +85,27 @@ var Keys = []Key{
 func Parse(get func(key string) string) (*Config, error) {
 	p := parser{get: get}
 	c := &Config{
-		QueueURL:          p.str("queue_url"),
-		Region:            p.str("region"),
-		EndpointURL:       p.str("endpoint_url"),
-		S3PathStyle:       p.boolean("s3_path_style"),
-		RoleARN:           p.str("role_arn"),
-		ExternalID:        p.str("external_id"),
-		RoleSessionName:   p.str("role_session_name"),
-		WaitTime:          p.duration("wait_time", 0, 20*time.Second),
-		MaxMessages:       p.integer("max_messages", 1, 10),
-		VisibilityTimeout: p.duration("visibility_timeout", time.Second, 12*time.Hour),
-		Workers:           p.integer("workers", 1, 64),
-		BufferMaxSize:     int(p.size("buffer_max_size", 64<<10, 1<<30)),
-		DeleteDelay:       p.duration("delete_delay", 0, time.Minute),
-		Schema:            strings.ToLower(p.str("schema")),
-		OCSFVersion:       p.str("ocsf_version"),
-		OCSFClasses:       strings.ToLower(p.str("ocsf_classes")),
-		TLSVerify:         p.boolean("tls_verify"),
-		BucketOwner:       p.str("expected_bucket_owner"),
-		MaxObjectSize:     p.size("max_object_size", 0, 1<<50),
+		QueueURL:           p.str("queue_url"),
+		Region:             p.str("region"),
+		EndpointURL:        p.str("endpoint_url"),
+		S3PathStyle:        p.boolean("s3_path_style"),
+		RoleARN:            p.str("role_arn"),
+		ExternalID:         p.str("external_id"),
+		RoleSessionName:    p.str("role_session_name"),
+		WaitTime:           p.duration("wait_time", 0, 20*time.Second),
+		MaxMessages:        p.integer("max_messages", 1, 10),
+		VisibilityTimeout:  p.duration("visibility_timeout", time.Second, 12*time.Hour),
+		Workers:            p.integer("workers", 1, 64),
+		BufferMaxSize:      int(p.size("buffer_max_size", 64<<10, 1<<30)),
+		DeleteDelay:        p.duration("delete_delay", 0, time.Minute),
+		Schema:             strings.ToLower(p.str("schema")),
+		OCSFVersion:        p.str("ocsf_version"),
+		OCSFClasses:        strings.ToLower(p.str("ocsf_classes")),
+		TLSVerify:          p.boolean("tls_verify"),
+		BucketOwner:        p.str("expected_bucket_owner"),
+		MaxObjectSize:      p.size("max_object_size", 0, 1<<50),
+		MetricsListen:      p.str("metrics_listen"),
+		MetricsLogInterval: p.duration("metrics_log_interval", 0, 24*time.Hour),
 	}
 	for _, b := range strings.Split(p.str("bucket_allowlist"), ",") {
 		if b = strings.TrimSpace(b); b != "" {
@@ -152,6 +160,11 @@ func (c *Config) validate() error {
 	case "default", "api_activity":
 	default:
 		return fmt.Errorf("ocsf_classes %q: unknown: use default or api_activity", c.OCSFClasses)
+	}
+	if c.MetricsListen != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsListen); err != nil || port == "" {
+			return fmt.Errorf("metrics_listen %q: not a host:port address such as 0.0.0.0:2021", c.MetricsListen)
+		}
 	}
 	if c.BucketOwner != "" && !accountRE.MatchString(c.BucketOwner) {
 		return fmt.Errorf("expected_bucket_owner %q: not a 12-digit AWS account ID", c.BucketOwner)
@@ -378,5 +391,7 @@ func (c *Config) Effective() []string {
 		"bucket_allowlist=" + strings.Join(c.BucketAllow, ","),
 		"expected_bucket_owner=" + c.BucketOwner,
 		"max_object_size=" + FormatSize(c.MaxObjectSize),
+		"metrics_listen=" + c.MetricsListen,
+		"metrics_log_interval=" + c.MetricsLogInterval.String(),
 	}
 }
