@@ -42,6 +42,7 @@ type Config struct {
 	BucketAllow   []string // empty: any bucket
 	BucketOwner   string   // expected_bucket_owner, sent as ExpectedBucketOwner
 	MaxObjectSize int64    // compressed bytes of one S3 object; 0 = no limit
+	CheckOnStart  bool     // run the connection check (package check) in Init
 
 	MetricsListen      string        // host:port for Prometheus text at /metrics; "" = off
 	MetricsLogInterval time.Duration // period of the one-line stats summary; 0 = off
@@ -76,6 +77,7 @@ var Keys = []Key{
 	{"bucket_allowlist", "", "Comma-separated buckets the plugin may read; notifications naming another bucket are refused. Empty: any."},
 	{"expected_bucket_owner", "", "AWS account ID that must own every bucket read (sent as S3 ExpectedBucketOwner)."},
 	{"max_object_size", "1G", "Largest compressed S3 object accepted; larger ones fail with an error (0: no limit)."},
+	{"check_on_start", "off", "Run the connection checks of cloudtrail-check at start; Fluent Bit stops with the failing line when one fails."},
 	{"metrics_listen", "", "Address (host:port) serving the plugin's Prometheus metrics at /metrics, labelled by instance; instances may share one. Empty: off."},
 	{"metrics_log_interval", "60s", "Period of the one-line stats summary in the log (0s: off)."},
 }
@@ -104,6 +106,7 @@ func Parse(get func(key string) string) (*Config, error) {
 		TLSVerify:          p.boolean("tls_verify"),
 		BucketOwner:        p.str("expected_bucket_owner"),
 		MaxObjectSize:      p.size("max_object_size", 0, 1<<50),
+		CheckOnStart:       p.boolean("check_on_start"),
 		MetricsListen:      p.str("metrics_listen"),
 		MetricsLogInterval: p.duration("metrics_log_interval", 0, 24*time.Hour),
 	}
@@ -391,6 +394,7 @@ func (c *Config) Effective() []string {
 		"bucket_allowlist=" + strings.Join(c.BucketAllow, ","),
 		"expected_bucket_owner=" + c.BucketOwner,
 		"max_object_size=" + FormatSize(c.MaxObjectSize),
+		"check_on_start=" + onoff(c.CheckOnStart),
 		"metrics_listen=" + c.MetricsListen,
 		"metrics_log_interval=" + c.MetricsLogInterval.String(),
 	}
