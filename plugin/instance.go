@@ -24,6 +24,7 @@ import (
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/collector"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/config"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/decode"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/metrics"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/schema"
 )
 
@@ -37,6 +38,11 @@ type instance struct {
 	log     *flbLogger
 	pending *collector.Handover // given to Fluent Bit by the last callback
 	once    sync.Once
+
+	started        time.Time
+	releaseMetrics func()        // stops serving this instance's metrics
+	stopSummary    chan struct{} // ends the periodic stats line
+	clients        *awsapi.Clients
 }
 
 // The registry maps both the cgo handle Fluent Bit passes to the *Ctx
@@ -150,8 +156,32 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 	if err := col.Start(); err != nil {
 		return nil, err
 	}
+	inst := &instance{name: name, tid: tid, cfg: cfg, col: col, log: log, started: time.Now(), clients: clients, stopSummary: make(chan struct{})}
+	if cfg.MetricsListen != "" {
+		src := collector.MetricsSource{C: col, Labels: metrics.Labels{{"instance", name}, {"queue_url", cfg.QueueURL}}}
+		release, err := metrics.Listen(cfg.MetricsListen, src)
+		if err != nil {
+			col.Stop(context.Background())
+			return nil, err
+		}
+		inst.releaseMetrics = release
+	}
+	if every := cfg.MetricsLogInterval; every > 0 {
+		go func() {
+			t := time.NewTicker(every)
+			defer t.Stop()
+			for {
+				select {
+				case <-t.C:
+					log.Infof("%s", col.Summary(time.Since(inst.started)))
+				case <-inst.stopSummary:
+					return
+				}
+			}
+		}()
+	}
 	log.Infof("started: %s", strings.Join(cfg.Effective(), " "))
-	return &instance{name: name, tid: tid, cfg: cfg, col: col, log: log}, nil
+	return inst, nil
 }
 
 // stop ends the instance's collector once, within exitBudget.
@@ -165,6 +195,12 @@ func (inst *instance) stop() {
 			inst.pending = nil
 		}
 		inst.col.Stop(ctx)
+		close(inst.stopSummary)
+		if inst.releaseMetrics != nil {
+			inst.releaseMetrics()
+		}
+		inst.clients.Close()
+		inst.log.Infof("%s", inst.col.Summary(time.Since(inst.started)))
 		inst.log.flush()
 	})
 }

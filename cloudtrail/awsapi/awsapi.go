@@ -9,7 +9,9 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -29,6 +31,15 @@ type Clients struct {
 	SQS    *sqs.Client
 	S3     *s3.Client
 	Config aws.Config
+	conns  *connTracker
+}
+
+// Close closes the clients' connections, so that an instance stopped by a
+// hot reload leaves none behind. Call it once no request is running.
+func (c *Clients) Close() {
+	if c != nil && c.conns != nil {
+		c.conns.closeAll()
+	}
 }
 
 // New loads the AWS configuration for c. It does not call AWS: credentials
@@ -38,6 +49,9 @@ type Clients struct {
 // log receives the SDK's own warnings (it would otherwise print them to
 // stderr in its own format); nil discards them.
 func New(ctx context.Context, c *config.Config, userAgent string, log func(warn bool, msg string)) (*Clients, error) {
+	conns := &connTracker{open: map[*trackedConn]struct{}{}}
+	// A BuildableClient keeps the SDK's transport defaults and lets the SDK
+	// apply AWS_CA_BUNDLE and the defaults mode.
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 		// The collector keeps several object downloads and a long poll open
 		// at once; keep enough idle connections to reuse them.
@@ -48,6 +62,7 @@ func New(ctx context.Context, c *config.Config, userAgent string, log func(warn 
 			}
 			t.TLSClientConfig.InsecureSkipVerify = true // explicitly asked for with tls_verify off
 		}
+		t.DialContext = conns.wrap(t.DialContext)
 	}).WithTimeout(0) // per-request deadlines come from contexts; a long poll lasts 20 s
 
 	opts := []func(*awsconfig.LoadOptions) error{
@@ -89,6 +104,7 @@ func New(ctx context.Context, c *config.Config, userAgent string, log func(warn 
 		})
 	}
 	return &Clients{
+		conns:  conns,
 		Config: cfg,
 		SQS:    sqs.NewFromConfig(cfg),
 		S3: s3.NewFromConfig(cfg, func(o *s3.Options) {
@@ -98,4 +114,53 @@ func New(ctx context.Context, c *config.Config, userAgent string, log func(warn 
 			o.DisableLogOutputChecksumValidationSkipped = true
 		}),
 	}, nil
+}
+
+// connTracker remembers the connections a transport opened. The SDK's
+// BuildableClient hides its transport, so its idle connections cannot be
+// closed through it; closing the connections themselves does the same.
+type connTracker struct {
+	mu   sync.Mutex
+	open map[*trackedConn]struct{}
+}
+
+type trackedConn struct {
+	net.Conn
+	t *connTracker
+}
+
+func (c *trackedConn) Close() error {
+	c.t.mu.Lock()
+	delete(c.t.open, c)
+	c.t.mu.Unlock()
+	return c.Conn.Close()
+}
+
+func (t *connTracker) wrap(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		tc := &trackedConn{Conn: conn, t: t}
+		t.mu.Lock()
+		t.open[tc] = struct{}{}
+		t.mu.Unlock()
+		return tc, nil
+	}
+}
+
+func (t *connTracker) closeAll() {
+	t.mu.Lock()
+	conns := make([]*trackedConn, 0, len(t.open))
+	for c := range t.open {
+		conns = append(conns, c)
+	}
+	t.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
 }

@@ -1,0 +1,71 @@
+package collector
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/config"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/metrics"
+)
+
+// MetricsSource renders a collector's metrics with the instance's labels.
+type MetricsSource struct {
+	C      *Collector
+	Labels metrics.Labels
+}
+
+// WriteMetrics implements metrics.Source.
+func (m MetricsSource) WriteMetrics(w *metrics.Writer) {
+	s, l := &m.C.Stats, m.Labels
+	w.Counter("cloudtrail_messages_received_total", "SQS messages received.", l, s.MessagesReceived.Load())
+	w.Counter("cloudtrail_messages_deleted_total", "SQS messages deleted after every record was handed to Fluent Bit.", l, s.MessagesDeleted.Load())
+	w.Counter("cloudtrail_messages_released_total", "SQS messages given back to the queue (failure or shutdown).", l, s.MessagesReleased.Load())
+	w.Labeled("cloudtrail_messages_failed_total", "SQS messages that failed, by reason; they return to the queue.", l, "reason", &s.FailedBy)
+	w.Labeled("cloudtrail_notifications_ignored_total", "Notification records that named nothing to read, by reason.", l, "reason", &s.IgnoredBy)
+	w.Counter("cloudtrail_objects_total", "S3 objects read completely.", l, s.Objects.Load())
+	w.Counter("cloudtrail_objects_failed_total", "S3 objects that failed.", l, s.ObjectsFailed.Load())
+	w.Counter("cloudtrail_bytes_compressed_total", "Bytes read from S3.", l, s.BytesCompressed.Load())
+	w.Counter("cloudtrail_bytes_uncompressed_total", "Bytes of CloudTrail JSON decoded.", l, s.BytesRaw.Load())
+	w.Counter("cloudtrail_records_total", "Records handed to Fluent Bit.", l, s.Records.Load())
+	w.Counter("cloudtrail_visibility_extensions_total", "Visibility timeout extensions of messages being worked on.", l, s.Extensions.Load())
+	w.Labeled("cloudtrail_errors_total", "Errors by class.", l, "class", &s.Errors)
+	msgs, _, bytes := m.C.InFlight()
+	w.Gauge("cloudtrail_inflight_messages", "SQS messages received and not yet deleted or released.", l, float64(msgs))
+	w.Gauge("cloudtrail_inflight_objects", "S3 objects being downloaded and decoded.", l, float64(s.ObjectsInFlight.Load()))
+	w.Gauge("cloudtrail_buffered_bytes", "Bytes of records waiting for Fluent Bit.", l, float64(bytes))
+	w.Gauge("cloudtrail_paused", "1 while Fluent Bit has paused the input.", l, b2f(m.C.Paused()))
+	w.Histogram("cloudtrail_event_lag_seconds", "Seconds from eventTime to handover (first event of each batch).", l, &s.EventLag)
+	w.Histogram("cloudtrail_message_lag_seconds", "Seconds from the SQS message's SentTimestamp to its receipt.", l, &s.MessageLag)
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Summary is the periodic one-line summary of a collector's work.
+func (c *Collector) Summary(since time.Duration) string {
+	s := &c.Stats
+	msgs, _, bytes := c.InFlight()
+	return fmt.Sprintf("stats: messages received=%d deleted=%d failed=%d released=%d ignored=%d; objects=%d failed=%d; "+
+		"records=%d; bytes compressed=%s uncompressed=%s; in flight messages=%d objects=%d buffered=%s; "+
+		"event lag p50<=%s p99<=%s; uptime=%s",
+		s.MessagesReceived.Load(), s.MessagesDeleted.Load(), s.MessagesFailed.Load(), s.MessagesReleased.Load(), s.Ignored.Load(),
+		s.Objects.Load(), s.ObjectsFailed.Load(), s.Records.Load(),
+		config.FormatSize(s.BytesCompressed.Load()), config.FormatSize(s.BytesRaw.Load()),
+		msgs, s.ObjectsInFlight.Load(), config.FormatSize(int64(bytes)),
+		lagString(s.EventLag.Quantile(0.5), s.EventLag.Count()), lagString(s.EventLag.Quantile(0.99), s.EventLag.Count()),
+		since.Round(time.Second))
+}
+
+func lagString(sec float64, n int64) string {
+	if n == 0 {
+		return "n/a"
+	}
+	if sec > 1e9 {
+		return ">1w"
+	}
+	return (time.Duration(sec) * time.Second).String()
+}
