@@ -37,12 +37,18 @@ func scrape(t *testing.T, addr string) string {
 	return string(b)
 }
 
-// value returns the sample of a metric line matching name and the label
-// fragment, or -1.
-func value(text, name, labels string) float64 {
-	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `\{([^}]*)\} (\S+)$`)
+// value returns the sample of a metric line matching name and containing
+// every label fragment, or -1.
+func value(text, name string, labels ...string) float64 {
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `(?:\{([^}]*)\})? (\S+)$`)
+next:
 	for _, m := range re.FindAllStringSubmatch(text, -1) {
-		if strings.Contains(m[1], labels) {
+		for _, l := range labels {
+			if !strings.Contains(m[1], l) {
+				continue next
+			}
+		}
+		{
 			v, _ := strconv.ParseFloat(m[2], 64)
 			return v
 		}
@@ -90,7 +96,7 @@ func TestMetricsAndSummary(t *testing.T) {
 				t.Errorf("%s %s = %v, want %v", metric, inst, got, want)
 			}
 		}
-		if got := value(text, "cloudtrail_notifications_ignored_total", inst+`,reason="s3:TestEvent"`); got != 1 {
+		if got := value(text, "cloudtrail_notifications_ignored_total", inst, `reason="s3:TestEvent"`); got != 1 {
 			t.Errorf("ignored test events %s = %v", inst, got)
 		}
 		if got := value(text, "cloudtrail_event_lag_seconds_count", inst); got < 1 {
@@ -149,7 +155,7 @@ func TestHotReloadMidIngestion(t *testing.T) {
 	}
 	// One instance's goroutines: poller, heartbeat, deleter, workers, the
 	// summary ticker and the HTTP server; the old instance's must be gone.
-	if g := value(text, "cloudtrail_go_goroutines", ""); g > 25 {
+	if g := value(text, "cloudtrail_go_goroutines"); g > 25 {
 		t.Errorf("%v goroutines after the reload: the old instance left some behind", g)
 	}
 	if _, code := h.stop(10 * time.Second); code != 0 {
