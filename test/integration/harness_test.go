@@ -347,3 +347,47 @@ func TestShutdownReturnsUnfinishedMessages(t *testing.T) {
 		t.Fatal("every message was deleted although the input was paused")
 	}
 }
+
+// TestPauseBugTwoInstances reproduces Fluent Bit v5.1.1's pause bug with two
+// instances of one .so (the pause stops the wrong instance's timer, ABI doc
+// 6.1): the paused instance keeps being called, and must hand nothing over.
+func TestPauseBugTwoInstances(t *testing.T) {
+	srv := testenv.Emulator(t)
+	ctx := context.Background()
+	files, _ := seed.Corpus(filepath.Join(emu.Root(), "test", "testdata", "cloudtrail", "stratus-red-team"))
+	var queues []string
+	for i, name := range []string{"a", "b"} {
+		q, _ := srv.CreateQueue(ctx, "q-"+name, nil)
+		srv.CreateBucket(ctx, "bucket-"+name, "q-"+name)
+		queues = append(queues, q)
+		for j := i; j < 16; j += 2 {
+			srv.Put(ctx, "bucket-"+name, seed.Key("111122223333", "us-east-1", j), seed.Gzip(files[j].JSON))
+		}
+	}
+	h := startHarness(t, awsEnv(srv), "--emulate-pause-bug", "--interval-ms", "300",
+		"--input", "cloudtrail", "queue_url="+queues[0], "endpoint_url="+srv.URL, "wait_time=1s", "buffer_max_size=64K", "mem_buf_limit=1", "--tag", "a",
+		"--input", "cloudtrail", "queue_url="+queues[1], "endpoint_url="+srv.URL, "wait_time=1s", "--tag", "b")
+	countA := func() int {
+		n := 0
+		for _, l := range h.records() {
+			if l.Tag == "a" {
+				n++
+			}
+		}
+		return n
+	}
+	waitFor(t, 20*time.Second, "instance a paused", func() bool {
+		return strings.Contains(h.stderr.String(), "cloudtrail.0 paused")
+	})
+	before := countA()
+	time.Sleep(3 * time.Second) // ten callbacks of the (wrongly) running instance a
+	if after := countA(); after != before {
+		t.Fatalf("paused instance a handed over %d more records", after-before)
+	}
+	if v, f, _ := srv.Depth(ctx, queues[0]); v+f == 0 {
+		t.Fatal("instance a's queue drained although it was paused")
+	}
+	if _, code := h.stop(10 * time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+}
