@@ -1,6 +1,7 @@
 # in_cloudtrail: Fluent Bit input plugin for AWS CloudTrail (S3 via SQS).
 #
 #   make build     build/in_cloudtrail.so, the plugin (cgo c-shared)
+#   make cloudtrail-check   build/cloudtrail-check, the connection check command
 #   make test      build everything and run every test (starts its own AWS emulator)
 #   make demo      emulator seeded with real CloudTrail files -> Fluent Bit -> stdout
 #   make bench     decode-path benchmarks (benchstat-friendly)
@@ -11,6 +12,7 @@ BUILD     := build
 SO        := $(BUILD)/in_cloudtrail.so
 HARNESS   := $(BUILD)/harness
 AWSEMU    := $(BUILD)/awsemu
+CHECK     := $(BUILD)/cloudtrail-check
 CC        ?= cc
 BENCHCOUNT ?= 6
 
@@ -20,9 +22,9 @@ export AWSEMU           := $(abspath $(AWSEMU))
 
 GO_SOURCES := $(shell find plugin cloudtrail -name '*.go' -not -name '*_test.go') plugin/flb.c plugin/flb.h go.mod go.sum
 
-.PHONY: all build harness awsemu test vet bench loadtest demo clean docker
+.PHONY: all build cloudtrail-check harness awsemu test vet bench loadtest demo clean docker
 
-all: build
+all: build cloudtrail-check
 
 build: $(SO)
 
@@ -30,6 +32,12 @@ $(SO): $(GO_SOURCES)
 	@mkdir -p $(BUILD)
 	CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w' -o $@ ./plugin
 	@rm -f $(BUILD)/in_cloudtrail.h
+
+cloudtrail-check: $(CHECK)
+
+$(CHECK): $(GO_SOURCES)
+	@mkdir -p $(BUILD)
+	$(GO) build -trimpath -o $@ ./cloudtrail/cmd/cloudtrail-check
 
 harness: $(HARNESS)
 
@@ -47,7 +55,7 @@ vet:
 	@test -z "$$(gofmt -l plugin cloudtrail test)" || { echo "gofmt needed:"; gofmt -l plugin cloudtrail test; exit 1; }
 	$(GO) vet ./...
 
-test: build harness awsemu vet
+test: build cloudtrail-check harness awsemu vet
 	$(GO) test -count=1 -timeout 20m ./...
 
 bench:

@@ -11,6 +11,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0
 	github.com/fluent/fluent-bit-go v0.0.0-20230731091245-a7a013e2473c
 	github.com/klauspost/compress v1.20.4
+	go.yaml.in/yaml/v3 v3.0.4
 )
 
 require (
