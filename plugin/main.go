@@ -62,12 +62,14 @@ func FLBPluginInputPreRun(hotReload C.int) (ret C.int) {
 
 //export FLBPluginInputCallbackCtx
 func FLBPluginInputCallbackCtx(ctx unsafe.Pointer, data *unsafe.Pointer, size *C.size_t) (ret int) {
+	*size = 0 // "nothing this time" unless collect hands a buffer over
 	defer recoverTo(&ret, input.FLB_OK, "callback")
 	return collect(byContext(ctx), data, size)
 }
 
 //export FLBPluginInputCallback
 func FLBPluginInputCallback(data *unsafe.Pointer, size *C.size_t) (ret int) {
+	*size = 0
 	defer recoverTo(&ret, input.FLB_OK, "callback")
 	return collect(byThread(), data, size)
 }

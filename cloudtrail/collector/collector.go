@@ -783,13 +783,23 @@ func (c *Collector) Stop(ctx context.Context) {
 		}
 	}
 	c.mu.Unlock()
-	c.deleteNow(handed)
+	// Settle the messages in parallel and wait no longer than ctx allows:
+	// Fluent Bit waits for FLBPluginExit without a time limit, and an
+	// unreachable SQS must not hold the whole process.
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); c.deleteNow(handed) }()
 	for _, m := range release {
 		wg.Add(1)
 		go func() { defer wg.Done(); c.release(m, 0) }()
 	}
-	wg.Wait()
+	settled := make(chan struct{})
+	go func() { wg.Wait(); close(settled) }()
+	select {
+	case <-settled:
+	case <-ctx.Done():
+		c.log.Warnf("queue %s: stopping before SQS confirmed every delete and release; those messages return when their visibility timeout ends", c.cfg.QueueURL)
+	}
 	if len(handed)+len(release) > 0 {
 		c.log.Infof("queue %s: stopped: deleted %d handed-over messages, returned %d unfinished messages to the queue", c.cfg.QueueURL, len(handed), len(release))
 	}
