@@ -138,6 +138,12 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 		return nil, fmt.Errorf("queue %s: %w", cfg.QueueURL, err)
 	}
 	cfg.Region = clients.Config.Region
+	if cfg.CheckOnStart {
+		if err := checkOnStart(cfg, log); err != nil {
+			clients.Close()
+			return nil, err
+		}
+	}
 	newEnc, err := schema.Factory(cfg)
 	if err != nil {
 		return nil, err
