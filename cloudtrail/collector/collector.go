@@ -358,7 +358,7 @@ func (c *Collector) poller() {
 			// group a burst of identical errors into one line and a count.
 			c.Stats.Errors.Add("receive", 1)
 			c.log.Errorf("queue %s: receive failed, retrying with backoff: %v", c.cfg.QueueURL, err)
-			sleep(c.ctx, backoff)
+			sleep(c.ctx, jitter(backoff))
 			continue
 		}
 		backoff = 0
@@ -821,7 +821,12 @@ func nextBackoff(d time.Duration) time.Duration {
 	} else {
 		d = min(d*2, 30*time.Second)
 	}
-	// Full jitter keeps replicas that failed together from retrying together.
+	return d
+}
+
+// jitter returns a random duration between d/2 and d: replicas that failed
+// together do not retry together, and the backoff still doubles each time.
+func jitter(d time.Duration) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
