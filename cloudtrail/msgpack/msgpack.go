@@ -157,3 +157,86 @@ func AppendArrayHeader32(b []byte) ([]byte, int) {
 	off := len(b)
 	return append(b, 0xdd, 0, 0, 0, 0), off
 }
+
+// MaxDepth is the deepest nesting level of maps and arrays that the entries
+// of this module may contain: the entry array [EventTime, body] is level 1,
+// the body map level 2, a map or array directly inside the body level 3, and
+// so on. Encoders write a JSON object or array that would sit deeper than
+// MaxDepth as a string holding its compact JSON text instead, so nothing is
+// lost.
+//
+// The hard limit is 32: Fluent Bit decodes records with its bundled
+// msgpack-c, whose unpacker has a fixed stack of MSGPACK_EMBED_STACK_SIZE (32)
+// open containers. An entry nested deeper is rejected, and Fluent Bit then
+// drops it together with every entry after it in the same buffer. The margin
+// of 8 levels leaves room for what Fluent Bit and its plugins wrap around a
+// record downstream (out_forward's [tag, [entries]] message adds 2 levels,
+// the [[time, metadata], body] header, filters such as nest or lua that move a
+// record under a key), so a record accepted here is not rejected further on.
+// Real CloudTrail events nest far less: the deepest of the project's test
+// events is 11 levels deep as JSON, so 12 as an entry.
+const MaxDepth = 24
+
+// Depth returns the deepest nesting level of maps and arrays in the first
+// value of b (0 for a scalar, 1 for a map or array of scalars, counting empty
+// containers too) and the bytes that follow the value. It does not recurse,
+// so it measures any nesting; it is meant for tests and tools that check
+// entries against MaxDepth or msgpack-c's limit of 32.
+func Depth(b []byte) (int, []byte, error) {
+	// pending[k] is the number of values still to read in the k-th open
+	// container; the root counts as one value to read.
+	pending := []uint64{1}
+	deepest := 0
+	for len(pending) > 0 {
+		if pending[len(pending)-1] == 0 {
+			pending = pending[:len(pending)-1]
+			continue
+		}
+		pending[len(pending)-1]--
+		if len(b) == 0 {
+			return 0, nil, ErrShort
+		}
+		c := b[0]
+		var n uint64
+		var isMap bool
+		switch {
+		case c&0xf0 == 0x80:
+			n, isMap = uint64(c&0x0f), true
+			b = b[1:]
+		case c&0xf0 == 0x90:
+			n = uint64(c & 0x0f)
+			b = b[1:]
+		case c == 0xdc || c == 0xdd || c == 0xde || c == 0xdf:
+			sz := 2
+			if c == 0xdd || c == 0xdf {
+				sz = 4
+			}
+			if len(b) < 1+sz {
+				return 0, nil, ErrShort
+			}
+			for _, x := range b[1 : 1+sz] {
+				n = n<<8 | uint64(x)
+			}
+			isMap = c >= 0xde
+			b = b[1+sz:]
+		default:
+			_, rest, err := Decode(b)
+			if err != nil {
+				return 0, nil, err
+			}
+			b = rest
+			continue
+		}
+		if isMap {
+			n *= 2
+		}
+		if n > uint64(len(b)) {
+			return 0, nil, ErrShort
+		}
+		pending = append(pending, n)
+		if d := len(pending) - 1; d > deepest {
+			deepest = d
+		}
+	}
+	return deepest, b, nil
+}

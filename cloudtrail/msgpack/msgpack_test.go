@@ -88,3 +88,47 @@ func TestPatchHeaders(t *testing.T) {
 		t.Fatalf("%v %v", v, err)
 	}
 }
+
+func TestDepth(t *testing.T) {
+	nest := func(d int, empty bool) []byte {
+		var b []byte
+		for k := 0; k < d; k++ {
+			if k%2 == 0 {
+				b = AppendMapHeader(b, 1)
+				b = AppendString(b, "k")
+			} else {
+				b = AppendArrayHeader(b, 1)
+			}
+		}
+		if empty {
+			return AppendArrayHeader(b, 0)
+		}
+		return AppendInt(b, 1)
+	}
+	for _, d := range []int{0, 1, 2, 31, 32, 33, 1000, 100000} {
+		b := append(nest(d, false), 0xc0)
+		got, rest, err := Depth(b)
+		if err != nil || got != d || len(rest) != 1 {
+			t.Errorf("depth %d: got %d, %d bytes left, %v", d, got, len(rest), err)
+		}
+		if got, _, err := Depth(nest(d, true)); err != nil || got != d+1 {
+			t.Errorf("depth %d + empty array: got %d, %v", d, got, err)
+		}
+	}
+	var b []byte
+	b = AppendArrayHeader(b, 2)
+	b = AppendMapHeader(b, 20)
+	for k := 0; k < 20; k++ {
+		b = AppendInt(b, int64(k))
+		b = AppendArrayHeader(b, 0)
+	}
+	b = AppendString(b, strings.Repeat("x", 70000))
+	if got, rest, err := Depth(b); err != nil || got != 3 || len(rest) != 0 {
+		t.Errorf("wide: got %d, %d bytes left, %v", got, len(rest), err)
+	}
+	for _, bad := range [][]byte{nil, {0x91}, {0x81, 0xa1, 'k'}, {0xdc, 0}, {0xdd, 0, 0, 0, 9, 1}} {
+		if _, _, err := Depth(bad); err == nil {
+			t.Errorf("% x: no error", bad)
+		}
+	}
+}

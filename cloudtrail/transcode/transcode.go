@@ -24,6 +24,20 @@
 //     range, such as 1e400, is an error, as it is for encoding/json.
 //   - Nesting deeper than MaxDepth (default 512) is an error, so a nesting
 //     bomb cannot exhaust the stack.
+//
+// One rule departs from encoding/json to keep entries readable by Fluent
+// Bit, whose msgpack decoder refuses anything nested more than 32 containers
+// deep (and then drops the rest of the buffer with it): an object or array
+// that would sit deeper in the entry than msgpack.MaxDepth (24; the entry
+// array is level 1 and the event object level 2, so this is any container at
+// event depth 24 or more) is written as a msgpack string holding its compact
+// JSON text instead of as a map or array. Strings without escapes are copied
+// as they are; others are quoted again (escapes decoded, then `"`, `\` and
+// control characters escaped; invalid UTF-8 becomes U+FFFD), numbers keep
+// their text, and duplicate keys stay. Decoding the text with encoding/json
+// gives the value the event had. It is still parsed and checked like the
+// rest of the event, MaxDepth included. Real CloudTrail events nest about 11
+// levels at most, so the fast path never meets this.
 package transcode
 
 import (
@@ -31,6 +45,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"math/bits"
 	"slices"
 	"strconv"
@@ -45,6 +60,11 @@ import (
 // DefaultMaxDepth is the nesting limit used when Raw.MaxDepth is 0. It counts
 // objects and arrays, the event object itself being depth 1.
 const DefaultMaxDepth = 512
+
+// textDepth is the deepest event depth (the event object being depth 1, at
+// msgpack level 2) written as a msgpack map or array; a container deeper
+// than it is written as its JSON text, see the package documentation.
+const textDepth = msgpack.MaxDepth - 1
 
 // compactMax is the largest container body, in bytes, whose placeholder
 // header is shrunk to the minimal msgpack header. Shrinking means moving the
@@ -373,8 +393,14 @@ func (r *Raw) value(dst, s []byte, i, depth int) ([]byte, int, error) {
 	case '"':
 		return r.str(dst, s, i)
 	case '{':
+		if depth >= textDepth {
+			return r.text(dst, s, i, depth+1)
+		}
 		return r.object(dst, s, i, depth+1, nil)
 	case '[':
+		if depth >= textDepth {
+			return r.text(dst, s, i, depth+1)
+		}
 		return r.array(dst, s, i, depth+1)
 	case 't':
 		i, err := literal(s, i, "true")
@@ -532,6 +558,16 @@ func isPlain(b []byte) bool {
 
 // strSlow unescapes and validates a string whose body starts at s[i].
 func (r *Raw) strSlow(dst, s []byte, i int) ([]byte, int, error) {
+	i, err := r.unescape(s, i)
+	if err != nil {
+		return dst, i, err
+	}
+	return msgpack.AppendStringBytes(dst, r.tmp), i, nil
+}
+
+// unescape decodes the string whose body starts at s[i] into r.tmp and
+// returns the offset after its closing quote.
+func (r *Raw) unescape(s []byte, i int) (int, error) {
 	t := r.tmp[:0]
 	for {
 		// Copy the run of bytes that need no attention in one go.
@@ -547,17 +583,16 @@ func (r *Raw) strSlow(dst, s []byte, i int) ([]byte, int, error) {
 		i = j
 		if i >= len(s) {
 			r.tmp = t
-			return dst, i, errShort
+			return i, errShort
 		}
 		switch c := s[i]; {
 		case c == '"':
 			r.tmp = t
-			dst = msgpack.AppendStringBytes(dst, t)
-			return dst, i + 1, nil
+			return i + 1, nil
 		case c == '\\':
 			if i+1 >= len(s) {
 				r.tmp = t
-				return dst, i, errShort
+				return i, errShort
 			}
 			switch e := s[i+1]; e {
 			case '"', '\\', '/':
@@ -582,7 +617,7 @@ func (r *Raw) strSlow(dst, s []byte, i int) ([]byte, int, error) {
 				rr, err := hex4(s, i+2)
 				if err != nil {
 					r.tmp = t
-					return dst, i, err
+					return i, err
 				}
 				i += 6
 				if utf16.IsSurrogate(rr) {
@@ -591,13 +626,13 @@ func (r *Raw) strSlow(dst, s []byte, i int) ([]byte, int, error) {
 					// next escape is decoded on its own.
 					if i+1 >= len(s) {
 						r.tmp = t
-						return dst, i, errShort
+						return i, errShort
 					}
 					rr2 := rune(-1)
 					if s[i] == '\\' && s[i+1] == 'u' {
 						if rr2, err = hex4(s, i+2); err == errShort {
 							r.tmp = t
-							return dst, i, err
+							return i, err
 						}
 					}
 					if d := utf16.DecodeRune(rr, rr2); d != utf8.RuneError {
@@ -610,11 +645,11 @@ func (r *Raw) strSlow(dst, s []byte, i int) ([]byte, int, error) {
 				t = utf8.AppendRune(t, rr)
 			default:
 				r.tmp = t
-				return dst, i, synErr(i, "invalid escape character %q in string literal", e)
+				return i, synErr(i, "invalid escape character %q in string literal", e)
 			}
 		case c < 0x20:
 			r.tmp = t
-			return dst, i, synErr(i, "invalid control character %q in string literal", c)
+			return i, synErr(i, "invalid control character %q in string literal", c)
 		default:
 			rr, size := utf8.DecodeRune(s[i:])
 			if rr == utf8.RuneError && size == 1 {
@@ -622,7 +657,7 @@ func (r *Raw) strSlow(dst, s []byte, i int) ([]byte, int, error) {
 					// The string is unterminated in s: either the
 					// rest is still to come, or the input is cut.
 					r.tmp = t
-					return dst, i, errShort
+					return i, errShort
 				}
 				t = utf8.AppendRune(t, utf8.RuneError)
 			} else {
@@ -768,4 +803,194 @@ func (r *Raw) dedup(dst []byte, base int) ([]byte, int, error) {
 		kept++
 	}
 	return dst[:w], kept, nil
+}
+
+// text writes the object or array at s[i] as a msgpack string holding its
+// compact JSON text; depth is the depth the container has in the event.
+// The string header is a str32 placeholder, shrunk once the length is known:
+// this happens once per too-deep value, never for values inside it, so the
+// cost stays linear in the input.
+func (r *Raw) text(dst, s []byte, i, depth int) ([]byte, int, error) {
+	hdr := len(dst)
+	dst = append(dst, 0xdb, 0, 0, 0, 0)
+	dst, i, err := r.textValue(dst, s, i, depth)
+	if err != nil {
+		return dst, i, err
+	}
+	n := len(dst) - hdr - 5
+	if uint64(n) > math.MaxUint32 {
+		return dst, i, synErr(i, "value too large")
+	}
+	var hb [5]byte
+	h := msgpack.AppendStringHeader(hb[:0], n)
+	if len(h) < 5 {
+		copy(dst[hdr+len(h):], dst[hdr+5:])
+		dst = dst[:len(dst)-(5-len(h))]
+	}
+	copy(dst[hdr:], h)
+	return dst, i, nil
+}
+
+// textValue appends the compact JSON text of the value at s[i] (not at
+// whitespace or the end), validating it exactly as value does; depth is the
+// depth a container at s[i] has in the event.
+func (r *Raw) textValue(dst, s []byte, i, depth int) ([]byte, int, error) {
+	var err error
+	switch c := s[i]; c {
+	case '"':
+		return r.textStr(dst, s, i)
+	case '{':
+		if depth > r.maxDepth {
+			return dst, i, synErr(i, "nesting depth exceeds %d", r.maxDepth)
+		}
+		dst = append(dst, '{')
+		i = skipWS(s, i+1)
+		if i >= len(s) {
+			return dst, i, errShort
+		}
+		if s[i] == '}' {
+			return append(dst, '}'), i + 1, nil
+		}
+		for {
+			if s[i] != '"' {
+				return dst, i, synErr(i, "invalid character %q looking for beginning of object key string", s[i])
+			}
+			if dst, i, err = r.textStr(dst, s, i); err != nil {
+				return dst, i, err
+			}
+			i = skipWS(s, i)
+			if i >= len(s) {
+				return dst, i, errShort
+			}
+			if s[i] != ':' {
+				return dst, i, synErr(i, "invalid character %q after object key", s[i])
+			}
+			dst = append(dst, ':')
+			i = skipWS(s, i+1)
+			if i >= len(s) {
+				return dst, i, errShort
+			}
+			if dst, i, err = r.textValue(dst, s, i, depth+1); err != nil {
+				return dst, i, err
+			}
+			i = skipWS(s, i)
+			if i >= len(s) {
+				return dst, i, errShort
+			}
+			switch s[i] {
+			case ',':
+				dst = append(dst, ',')
+				i = skipWS(s, i+1)
+				if i >= len(s) {
+					return dst, i, errShort
+				}
+			case '}':
+				return append(dst, '}'), i + 1, nil
+			default:
+				return dst, i, synErr(i, "invalid character %q after object key:value pair", s[i])
+			}
+		}
+	case '[':
+		if depth > r.maxDepth {
+			return dst, i, synErr(i, "nesting depth exceeds %d", r.maxDepth)
+		}
+		dst = append(dst, '[')
+		i = skipWS(s, i+1)
+		if i >= len(s) {
+			return dst, i, errShort
+		}
+		if s[i] == ']' {
+			return append(dst, ']'), i + 1, nil
+		}
+		for {
+			if dst, i, err = r.textValue(dst, s, i, depth+1); err != nil {
+				return dst, i, err
+			}
+			i = skipWS(s, i)
+			if i >= len(s) {
+				return dst, i, errShort
+			}
+			switch s[i] {
+			case ',':
+				dst = append(dst, ',')
+				i = skipWS(s, i+1)
+				if i >= len(s) {
+					return dst, i, errShort
+				}
+			case ']':
+				return append(dst, ']'), i + 1, nil
+			default:
+				return dst, i, synErr(i, "invalid character %q after array element", s[i])
+			}
+		}
+	case 't', 'f', 'n':
+		lit := "null"
+		if c == 't' {
+			lit = "true"
+		} else if c == 'f' {
+			lit = "false"
+		}
+		j, err := literal(s, i, lit)
+		if err != nil {
+			return dst, j, err
+		}
+		return append(dst, lit...), j, nil
+	default:
+		if c == '-' || c >= '0' && c <= '9' {
+			// number validates the literal and rejects what is out of
+			// float64 range, as elsewhere; its msgpack bytes are
+			// replaced by the literal's text.
+			mark := len(dst)
+			out, j, err := number(dst, s, i)
+			if err != nil {
+				return dst, j, err
+			}
+			return append(out[:mark], s[i:j]...), j, nil
+		}
+		return dst, i, synErr(i, "invalid character %q looking for beginning of value", c)
+	}
+}
+
+// textStr appends the string at s[i] == '"' as JSON text: verbatim when it
+// has no escapes, no control characters and valid UTF-8, else decoded and
+// quoted again.
+func (r *Raw) textStr(dst, s []byte, i int) ([]byte, int, error) {
+	if j := bytes.IndexByte(s[i+1:], '"'); j >= 0 && isPlain(s[i+1:i+1+j]) {
+		return append(dst, s[i:i+j+2]...), i + j + 2, nil
+	}
+	i, err := r.unescape(s, i+1)
+	if err != nil {
+		return dst, i, err
+	}
+	return appendQuoted(dst, r.tmp), i, nil
+}
+
+// appendQuoted appends the valid UTF-8 text t as a JSON string literal.
+func appendQuoted(dst, t []byte) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for k := 0; k < len(t); {
+		j := k
+		for j < len(t) && t[j] >= 0x20 && t[j] != '"' && t[j] != '\\' {
+			j++
+		}
+		dst = append(dst, t[k:j]...)
+		if j == len(t) {
+			break
+		}
+		switch c := t[j]; c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+		}
+		k = j + 1
+	}
+	return append(dst, '"')
 }

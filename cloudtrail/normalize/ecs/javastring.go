@@ -204,6 +204,11 @@ func (e *encoder) writeClean(w *mpw.Writer, k []byte, i int32, skip string) {
 	if k != nil {
 		w.KeyBytes(k)
 	}
+	if (n.Kind == jsontree.Object || n.Kind == jsontree.Array) && w.Level() > msgpack.MaxDepth {
+		// Too deep for Fluent Bit as a map: the whole value as JSON text.
+		w.B = mpw.AppendJSONText(w.B, t, i)
+		return
+	}
 	switch n.Kind {
 	case jsontree.Object:
 		cnt := 0
@@ -236,6 +241,6 @@ func (e *encoder) writeClean(w *mpw.Writer, k []byte, i int32, skip string) {
 		}
 		w.End()
 	default:
-		w.B = mpw.AppendNode(w.B, t, i)
+		w.B = mpw.AppendNode(w.B, t, i, w.Level())
 	}
 }

@@ -592,7 +592,7 @@ func (e *encoder) resources() {
 				k := string(t.Nodes[m].Key)
 				if k != "ARN" && k != "type" && k != "accountId" {
 					w.KeyBytes(t.Nodes[m].Key)
-					w.B = mpw.AppendNode(w.B, t, m)
+					w.B = mpw.AppendNode(w.B, t, m, w.Level())
 				}
 			}
 			w.Close()

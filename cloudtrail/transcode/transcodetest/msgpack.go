@@ -12,10 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/msgpack"
 )
 
 // KV is one map entry, in wire order.
@@ -53,7 +56,8 @@ type Entry struct {
 // Integers come back as int64, or uint64 above math.MaxInt64; floats as
 // float64; maps as Map; arrays as []any; extensions as Ext. Strings must be
 // valid UTF-8 and map keys must be strings and unique, since Fluent Bit and
-// every consumer downstream assume so.
+// every consumer downstream assume so; containers may not nest deeper than
+// FluentBitMaxDepth, which Fluent Bit refuses.
 func Decode(b []byte) (any, []byte, error) {
 	return decode(b, 0)
 }
@@ -206,7 +210,20 @@ func decodeStr(b []byte, n int) (any, []byte, error) {
 	return string(b[:n]), b[n:], nil
 }
 
+// FluentBitMaxDepth is the deepest container level Fluent Bit's msgpack-c
+// unpacker accepts (MSGPACK_EMBED_STACK_SIZE): the value Decode starts at is
+// level 1. Decode enforces it, so that every test that decodes an entry
+// checks that Fluent Bit can read it.
+const FluentBitMaxDepth = 32
+
+func errDeep() error {
+	return fmt.Errorf("msgpack: nesting deeper than %d containers (Fluent Bit's msgpack-c limit)", FluentBitMaxDepth)
+}
+
 func decodeArray(b []byte, n int, depth int) (any, []byte, error) {
+	if depth >= FluentBitMaxDepth {
+		return nil, nil, errDeep()
+	}
 	if n > len(b) {
 		return nil, nil, errShort
 	}
@@ -223,6 +240,9 @@ func decodeArray(b []byte, n int, depth int) (any, []byte, error) {
 }
 
 func decodeMap(b []byte, n int, depth int) (any, []byte, error) {
+	if depth >= FluentBitMaxDepth {
+		return nil, nil, errDeep()
+	}
 	if n > len(b) {
 		return nil, nil, errShort
 	}
@@ -275,11 +295,32 @@ func UnmarshalJSON(b []byte) (any, error) {
 // (UseNumber) of the same JSON and describes the first difference, or returns
 // "" when they match. Integers must match exactly, as integers; every other
 // number is compared as float64.
+//
+// mp is taken to be an entry's body, at level 2 of the entry: a JSON object
+// or array that would sit deeper than msgpack.MaxDepth must be a string
+// whose text encoding/json decodes to the same value.
 func Equal(mp, js any) string {
-	return equal(mp, js, "$")
+	return equal(mp, js, "$", 2)
 }
 
-func equal(mp, js any, path string) string {
+func equal(mp, js any, path string, level int) string {
+	switch js.(type) {
+	case []any, map[string]any:
+		if level > msgpack.MaxDepth {
+			s, ok := mp.(string)
+			if !ok {
+				return fmt.Sprintf("%s: got %T at level %d, want JSON text", path, mp, level)
+			}
+			v, err := UnmarshalJSON([]byte(s))
+			if err != nil {
+				return fmt.Sprintf("%s: JSON text %q: %v", path, s, err)
+			}
+			if !reflect.DeepEqual(v, js) {
+				return fmt.Sprintf("%s: JSON text %q decodes to %#v, want %#v", path, s, v, js)
+			}
+			return ""
+		}
+	}
 	switch j := js.(type) {
 	case nil:
 		if mp != nil {
@@ -301,7 +342,7 @@ func equal(mp, js any, path string) string {
 			return fmt.Sprintf("%s: got %#v, want array of %d", path, mp, len(j))
 		}
 		for k := range j {
-			if d := equal(a[k], j[k], fmt.Sprintf("%s[%d]", path, k)); d != "" {
+			if d := equal(a[k], j[k], fmt.Sprintf("%s[%d]", path, k), level+1); d != "" {
 				return d
 			}
 		}
@@ -315,7 +356,7 @@ func equal(mp, js any, path string) string {
 			if !ok {
 				return fmt.Sprintf("%s: unexpected key %q", path, kv.Key)
 			}
-			if d := equal(kv.Val, jv, path+"."+kv.Key); d != "" {
+			if d := equal(kv.Val, jv, path+"."+kv.Key, level+1); d != "" {
 				return d
 			}
 		}

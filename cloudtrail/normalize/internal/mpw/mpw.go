@@ -7,6 +7,7 @@ package mpw
 import (
 	"math"
 	"strconv"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/msgpack"
@@ -37,6 +38,13 @@ func (w *Writer) Reset(b []byte) {
 
 // Depth is the number of open containers.
 func (w *Writer) Depth() int { return len(w.stack) }
+
+// Level is the msgpack nesting level a map or array written now would have
+// in the entry: the entry array [EventTime, body], which common.BeginEntry
+// writes before Reset, is level 1, the body (the first container opened
+// after Reset) level 2. Containers written deeper than msgpack.MaxDepth must
+// be written as JSON text instead (AppendNode does so).
+func (w *Writer) Level() int { return len(w.stack) + 2 }
 
 func (w *Writer) count() {
 	if n := len(w.stack); n > 0 {
@@ -179,33 +187,42 @@ func (w *Writer) ElemStrS(v string) {
 // Value writes key k with node i of t converted to msgpack.
 func (w *Writer) Value(k string, t *jsontree.Tree, i int32) {
 	w.Key(k)
-	w.B = AppendNode(w.B, t, i)
+	w.B = AppendNode(w.B, t, i, w.Level())
 }
 
 // ElemValue appends node i as the next element of the enclosing array.
 func (w *Writer) ElemValue(t *jsontree.Tree, i int32) {
 	w.count()
-	w.B = AppendNode(w.B, t, i)
+	w.B = AppendNode(w.B, t, i, w.Level())
 }
 
 // AppendNode appends node i of t, recursively, as msgpack. Objects become
 // maps with string keys, integers the shortest int encoding, other numbers
 // float64; a number too large for float64 is kept as its text so that no
-// event fails because of one odd value.
-func AppendNode(b []byte, t *jsontree.Tree, i int32) []byte {
+// event fails because of one odd value. level is the nesting level node i
+// has in the entry (see Writer.Level): an object or array that would sit
+// deeper than msgpack.MaxDepth is written as its JSON text (AppendJSONText),
+// so that Fluent Bit can read the entry.
+func AppendNode(b []byte, t *jsontree.Tree, i int32, level int) []byte {
 	n := &t.Nodes[i]
 	switch n.Kind {
 	case jsontree.Object:
+		if level > msgpack.MaxDepth {
+			return AppendJSONText(b, t, i)
+		}
 		b = msgpack.AppendMapHeader(b, int(n.N))
 		for c := n.First; c != jsontree.None; c = t.Nodes[c].Next {
 			b = msgpack.AppendStringBytes(b, t.Nodes[c].Key)
-			b = AppendNode(b, t, c)
+			b = AppendNode(b, t, c, level+1)
 		}
 		return b
 	case jsontree.Array:
+		if level > msgpack.MaxDepth {
+			return AppendJSONText(b, t, i)
+		}
 		b = msgpack.AppendArrayHeader(b, int(n.N))
 		for c := n.First; c != jsontree.None; c = t.Nodes[c].Next {
-			b = AppendNode(b, t, c)
+			b = AppendNode(b, t, c, level+1)
 		}
 		return b
 	case jsontree.String:
@@ -274,4 +291,119 @@ func (w *Writer) Begin() {
 // End closes a Begin.
 func (w *Writer) End() {
 	w.stack = w.stack[:len(w.stack)-1]
+}
+
+// AppendJSONText appends node i of t as a msgpack string holding its compact
+// JSON text. The text is built from the parsed nodes, so it is valid JSON
+// and valid UTF-8 whatever the input looked like: strings and keys are
+// quoted again from their decoded text (invalid UTF-8 becomes U+FFFD), and a
+// number literal that is not valid JSON (jsontree is lenient there) becomes
+// a JSON string, as AppendNode keeps it as a string. Duplicate keys are kept.
+func AppendJSONText(b []byte, t *jsontree.Tree, i int32) []byte {
+	hdr := len(b)
+	b = append(b, 0xdb, 0, 0, 0, 0)
+	b = appendJSON(b, t, i)
+	n := len(b) - hdr - 5
+	var hb [5]byte
+	h := msgpack.AppendStringHeader(hb[:0], n)
+	if len(h) < 5 {
+		copy(b[hdr+len(h):], b[hdr+5:])
+		b = b[:len(b)-(5-len(h))]
+	}
+	copy(b[hdr:], h)
+	return b
+}
+
+func appendJSON(b []byte, t *jsontree.Tree, i int32) []byte {
+	n := &t.Nodes[i]
+	switch n.Kind {
+	case jsontree.Object:
+		b = append(b, '{')
+		for c := n.First; c != jsontree.None; c = t.Nodes[c].Next {
+			if c != n.First {
+				b = append(b, ',')
+			}
+			b = appendQuoted(b, t.Nodes[c].Key)
+			b = append(b, ':')
+			b = appendJSON(b, t, c)
+		}
+		return append(b, '}')
+	case jsontree.Array:
+		b = append(b, '[')
+		for c := n.First; c != jsontree.None; c = t.Nodes[c].Next {
+			if c != n.First {
+				b = append(b, ',')
+			}
+			b = appendJSON(b, t, c)
+		}
+		return append(b, ']')
+	case jsontree.String:
+		return appendQuoted(b, n.Raw)
+	case jsontree.Number:
+		if validNumber(n.Raw) {
+			return append(b, n.Raw...)
+		}
+		return appendQuoted(b, n.Raw)
+	case jsontree.True:
+		return append(b, "true"...)
+	case jsontree.False:
+		return append(b, "false"...)
+	default:
+		return append(b, "null"...)
+	}
+}
+
+// appendQuoted appends s as a JSON string literal. Invalid UTF-8 is replaced
+// by U+FFFD byte by byte, as encoding/json does.
+func appendQuoted(b, s []byte) []byte {
+	if utf8.Valid(s) {
+		return jsontree.AppendQuoted(b, s)
+	}
+	v := make([]byte, 0, len(s)+8)
+	for len(s) > 0 {
+		r, size := utf8.DecodeRune(s)
+		v = utf8.AppendRune(v, r)
+		s = s[size:]
+	}
+	return jsontree.AppendQuoted(b, v)
+}
+
+// validNumber reports whether s is a JSON number literal.
+func validNumber(s []byte) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	return i == len(s)
 }

@@ -19,6 +19,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/msgpack"
 )
 
 // Decode decodes one msgpack value from b and returns it and the rest of b.
@@ -196,9 +198,20 @@ func decodeMap(b []byte, n int) (any, []byte, error) {
 	return m, b, nil
 }
 
+// FluentBitMaxDepth is the deepest container level Fluent Bit's msgpack-c
+// unpacker accepts (MSGPACK_EMBED_STACK_SIZE), the entry array being
+// level 1.
+const FluentBitMaxDepth = 32
+
 // Entry decodes one Fluent Bit entry [EventTime, {body}] that must fill b
-// exactly.
+// exactly and that Fluent Bit must be able to read: it may not nest deeper
+// than FluentBitMaxDepth.
 func Entry(b []byte) (time.Time, map[string]any, error) {
+	if d, _, err := msgpack.Depth(b); err != nil {
+		return time.Time{}, nil, err
+	} else if d > FluentBitMaxDepth {
+		return time.Time{}, nil, fmt.Errorf("entry nests %d containers deep, Fluent Bit reads %d", d, FluentBitMaxDepth)
+	}
 	v, rest, err := Decode(b)
 	if err != nil {
 		return time.Time{}, nil, err
@@ -422,4 +435,54 @@ func Compact(data []byte) []byte {
 		return data
 	}
 	return buf.Bytes()
+}
+
+// Unfold undoes the deep-value rule of the encoders on a decoded value that
+// sits at nesting level level of its entry (the body is level 2): a string
+// found deeper than msgpack.MaxDepth that holds a JSON object or array is
+// replaced by its decoding (numbers as json.Number), so the result can be
+// compared with the original JSON after Normalize.
+func Unfold(v any, level int) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, c := range x {
+			m[k] = Unfold(c, level+1)
+		}
+		return m
+	case []any:
+		a := make([]any, len(x))
+		for i, c := range x {
+			a[i] = Unfold(c, level+1)
+		}
+		return a
+	case string:
+		if level > msgpack.MaxDepth && (strings.HasPrefix(x, "{") || strings.HasPrefix(x, "[")) {
+			d := json.NewDecoder(strings.NewReader(x))
+			d.UseNumber()
+			var out any
+			if err := d.Decode(&out); err == nil && !d.More() {
+				return out
+			}
+		}
+	}
+	return v
+}
+
+// DeepValue returns JSON text nesting depth containers: objects {"n":...}
+// (kind "object"), arrays [0,...] (kind "array") or both alternating (any
+// other kind), around the string "x\"é".
+func DeepValue(kind string, depth int) string {
+	var open strings.Builder
+	closing := make([]byte, depth)
+	for k := 0; k < depth; k++ {
+		if kind == "array" || kind != "object" && k%2 == 1 {
+			open.WriteString(`[0,`)
+			closing[depth-1-k] = ']'
+		} else {
+			open.WriteString(`{"n":`)
+			closing[depth-1-k] = '}'
+		}
+	}
+	return open.String() + `"x\"\u00e9"` + string(closing)
 }
