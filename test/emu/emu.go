@@ -119,6 +119,14 @@ func (s *Server) Close() {
 	}
 }
 
+// PID returns the emulator's process ID, for measuring its CPU and memory.
+func (s *Server) PID() int {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // Log returns what the emulator printed.
 func (s *Server) Log() string { return s.log.String() }
 
