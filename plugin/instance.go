@@ -153,7 +153,7 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 		SQS:        clients.SQS,
 		S3:         clients.S3,
 		NewEncoder: newEnc,
-		Limits:     decode.DefaultLimits(),
+		Limits:     limits(cfg),
 		Log:        log,
 	})
 	if err != nil {
@@ -224,4 +224,12 @@ func panicLog(where string, r any) {
 	cs := C.CString(msg)
 	C.ct_log(api, C.CT_LOG_ERROR, cs)
 	C.free(unsafe.Pointer(cs))
+}
+
+// limits are the decoder's limits with the configured gzip bomb guards.
+func limits(cfg *config.Config) decode.Limits {
+	l := decode.DefaultLimits()
+	l.MaxDecompressedBytes = cfg.MaxDecompressedSize
+	l.MaxRatio = cfg.MaxCompressionRatio
+	return l
 }

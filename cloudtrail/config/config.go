@@ -44,6 +44,11 @@ type Config struct {
 	MaxObjectSize int64    // compressed bytes of one S3 object; 0 = no limit
 	CheckOnStart  bool     // run the connection check (package check) in Init
 
+	// Gzip bomb guards: decompressed bytes of one object, and the
+	// decompressed/compressed ratio once 8M are decompressed.
+	MaxDecompressedSize int64
+	MaxCompressionRatio int
+
 	MetricsListen      string        // host:port for Prometheus text at /metrics; "" = off
 	MetricsLogInterval time.Duration // period of the one-line stats summary; 0 = off
 }
@@ -77,6 +82,8 @@ var Keys = []Key{
 	{"bucket_allowlist", "", "Comma-separated buckets the plugin may read; notifications naming another bucket are refused. Empty: any."},
 	{"expected_bucket_owner", "", "AWS account ID that must own every bucket read (sent as S3 ExpectedBucketOwner)."},
 	{"max_object_size", "1G", "Largest compressed S3 object accepted; larger ones fail with an error (0: no limit)."},
+	{"max_decompressed_size", "10G", "Largest object accepted after decompression; a larger one fails with an error (gzip bomb guard)."},
+	{"max_compression_ratio", "200", "Largest decompressed/compressed ratio of a gzip object, checked once 8M are decompressed (gzip bomb guard; CloudTrail compresses 10-20x)."},
 	{"check_on_start", "off", "Run the connection checks of cloudtrail-check at start; Fluent Bit stops with the failing line when one fails."},
 	{"metrics_listen", "", "Address (host:port) serving the plugin's Prometheus metrics at /metrics, labelled by instance; instances may share one. Empty: off."},
 	{"metrics_log_interval", "60s", "Period of the one-line stats summary in the log (0s: off)."},
@@ -110,6 +117,8 @@ func Parse(get func(key string) string) (*Config, error) {
 		MetricsListen:      p.str("metrics_listen"),
 		MetricsLogInterval: p.duration("metrics_log_interval", 0, 24*time.Hour),
 	}
+	c.MaxDecompressedSize = p.size("max_decompressed_size", 1<<20, 1<<50)
+	c.MaxCompressionRatio = p.integer("max_compression_ratio", 2, 1<<20)
 	for _, b := range strings.Split(p.str("bucket_allowlist"), ",") {
 		if b = strings.TrimSpace(b); b != "" {
 			c.BucketAllow = append(c.BucketAllow, b)
@@ -394,6 +403,8 @@ func (c *Config) Effective() []string {
 		"bucket_allowlist=" + strings.Join(c.BucketAllow, ","),
 		"expected_bucket_owner=" + c.BucketOwner,
 		"max_object_size=" + FormatSize(c.MaxObjectSize),
+		"max_decompressed_size=" + FormatSize(c.MaxDecompressedSize),
+		"max_compression_ratio=" + strconv.Itoa(c.MaxCompressionRatio),
 		"check_on_start=" + onoff(c.CheckOnStart),
 		"metrics_listen=" + c.MetricsListen,
 		"metrics_log_interval=" + c.MetricsLogInterval.String(),
