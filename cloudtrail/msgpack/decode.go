@@ -197,6 +197,10 @@ func decodeMap(b []byte, n int, depth int) (any, []byte, error) {
 	return out, b, nil
 }
 
+// FluentBitMaxDepth is the deepest nesting Fluent Bit's decoder accepts
+// (MSGPACK_EMBED_STACK_SIZE in its bundled msgpack-c).
+const FluentBitMaxDepth = 32
+
 // Entry is one decoded Fluent Bit log entry.
 type Entry struct {
 	Time     time.Time
@@ -207,11 +211,17 @@ type Entry struct {
 // DecodeEntries decodes a buffer of concatenated Fluent Bit entries with the
 // rules of Fluent Bit's own decoder: each entry is a 2-element array whose
 // first element is a timestamp (EventTime, a non-negative integer or a
-// float) or [timestamp, metadata map], and whose second is a map. It fails
-// on the first entry Fluent Bit would reject.
+// float) or [timestamp, metadata map], and whose second is a map, nested at
+// most FluentBitMaxDepth levels. It fails on the first entry Fluent Bit would
+// reject.
 func DecodeEntries(b []byte) ([]Entry, error) {
 	var out []Entry
 	for len(b) > 0 {
+		// Fluent Bit's msgpack-c unpacker holds at most 32 nested
+		// containers, the entry's own array included.
+		if d, _, err := Depth(b); err == nil && d > FluentBitMaxDepth {
+			return out, fmt.Errorf("entry %d: nested %d levels deep, Fluent Bit accepts %d", len(out), d, FluentBitMaxDepth)
+		}
 		v, rest, err := Decode(b)
 		if err != nil {
 			return out, fmt.Errorf("entry %d: %w", len(out), err)

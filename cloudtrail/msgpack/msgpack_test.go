@@ -132,3 +132,22 @@ func TestDepth(t *testing.T) {
 		}
 	}
 }
+
+func TestEntriesTooDeep(t *testing.T) {
+	entry := func(depth int) []byte {
+		b := AppendArrayHeader(nil, 2)
+		b = AppendEventTime(b, time.Unix(1, 0))
+		b = AppendMapHeader(b, 1)
+		b = AppendString(b, "k")
+		for i := 0; i < depth-2; i++ {
+			b = AppendArrayHeader(b, 1)
+		}
+		return AppendNil(b)
+	}
+	if _, err := DecodeEntries(entry(32)); err != nil {
+		t.Errorf("32 levels rejected: %v", err)
+	}
+	if _, err := DecodeEntries(entry(33)); err == nil {
+		t.Error("33 levels accepted; Fluent Bit drops them")
+	}
+}
