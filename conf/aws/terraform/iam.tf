@@ -1,0 +1,107 @@
+# The reader role. Every action granted here is one the plugin or cloudtrail-check calls; a test
+# (test/deploy) derives the calls from the Go code and compares them with this file.
+
+data "aws_iam_policy_document" "trust" {
+  dynamic "statement" {
+    for_each = var.reader_principal_arn != null ? [1] : []
+    content {
+      sid     = "AssumeWithExternalId"
+      effect  = "Allow"
+      actions = ["sts:AssumeRole"]
+      principals {
+        type        = "AWS"
+        identifiers = [var.reader_principal_arn]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "sts:ExternalId"
+        values   = [var.external_id]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.eks_oidc_provider_arn != null ? [1] : []
+    content {
+      sid     = "IRSA"
+      effect  = "Allow"
+      actions = ["sts:AssumeRoleWithWebIdentity"]
+      principals {
+        type        = "Federated"
+        identifiers = [var.eks_oidc_provider_arn]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "${element(split("oidc-provider/", coalesce(var.eks_oidc_provider_arn, "oidc-provider/none")), 1)}:sub"
+        values   = ["system:serviceaccount:${var.eks_service_account}"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "${element(split("oidc-provider/", coalesce(var.eks_oidc_provider_arn, "oidc-provider/none")), 1)}:aud"
+        values   = ["sts.amazonaws.com"]
+      }
+    }
+  }
+}
+
+data "aws_iam_policy_document" "reader" {
+  statement {
+    sid = "Queue"
+    actions = [
+      "sqs:ReceiveMessage",
+      "sqs:DeleteMessage",
+      "sqs:ChangeMessageVisibility",
+      "sqs:GetQueueAttributes",
+    ]
+    resources = [aws_sqs_queue.queue.arn]
+  }
+
+  statement {
+    sid       = "DeadLetterQueueDepth"
+    actions   = ["sqs:GetQueueAttributes"]
+    resources = [aws_sqs_queue.dlq.arn]
+  }
+
+  statement {
+    sid       = "TrailObjects"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.trail.arn}/AWSLogs/*"]
+  }
+
+  dynamic "statement" {
+    for_each = local.use_kms ? [1] : []
+    content {
+      sid       = "TrailKey"
+      actions   = ["kms:Decrypt"]
+      resources = [var.kms_key_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+}
+
+resource "aws_iam_role" "reader" {
+  name                 = "${var.name_prefix}-reader"
+  assume_role_policy   = data.aws_iam_policy_document.trust.json
+  max_session_duration = 3600
+
+  lifecycle {
+    precondition {
+      condition     = var.reader_principal_arn != null || var.eks_oidc_provider_arn != null
+      error_message = "Set reader_principal_arn (with external_id) or eks_oidc_provider_arn: the role must trust someone."
+    }
+    precondition {
+      condition     = var.reader_principal_arn == null || var.external_id != null
+      error_message = "external_id is required with reader_principal_arn."
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "reader" {
+  name   = "in-cloudtrail-reader"
+  role   = aws_iam_role.reader.id
+  policy = data.aws_iam_policy_document.reader.json
+}
