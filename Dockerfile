@@ -13,8 +13,12 @@ COPY plugin/ plugin/
 COPY cloudtrail/ cloudtrail/
 RUN CGO_ENABLED=1 go build -buildmode=c-shared -trimpath -ldflags='-s -w' \
       -o /out/in_cloudtrail.so ./plugin
+# The connection check, static so it runs in the distroless image:
+#   docker run --rm --entrypoint /fluent-bit/bin/cloudtrail-check in_cloudtrail -c /fluent-bit/etc/fluent-bit.conf
+RUN CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/cloudtrail-check ./cloudtrail/cmd/cloudtrail-check
 
 FROM fluent/fluent-bit:${FLUENT_BIT_VERSION}
 COPY --from=build /out/in_cloudtrail.so /fluent-bit/plugins/in_cloudtrail.so
-COPY conf/fluent-bit.conf conf/plugins.conf conf/fluent-bit.yaml /fluent-bit/etc/
+COPY --from=build /out/cloudtrail-check /fluent-bit/bin/cloudtrail-check
+COPY conf/*.conf conf/*.yaml /fluent-bit/etc/
 CMD ["/fluent-bit/bin/fluent-bit", "-c", "/fluent-bit/etc/fluent-bit.conf"]
