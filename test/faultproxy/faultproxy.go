@@ -16,8 +16,10 @@ package faultproxy
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"log"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -118,10 +120,13 @@ func start(upstream string, tls bool) (*Proxy, error) {
 			DisableCompression:  true,
 		}},
 	}
+	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(p.serve))
+	// Refused handshakes are what the TLS tests expect; do not print them.
+	p.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	if tls {
-		p.srv = httptest.NewTLSServer(http.HandlerFunc(p.serve))
+		p.srv.StartTLS()
 	} else {
-		p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
+		p.srv.Start()
 	}
 	p.URL = p.srv.URL
 	return p, nil
@@ -131,6 +136,16 @@ func start(upstream string, tls bool) (*Proxy, error) {
 func (p *Proxy) Close() {
 	p.srv.CloseClientConnections()
 	p.srv.Close()
+}
+
+// CertPEM returns the certificate of a proxy started with NewTLS, PEM
+// encoded, for a CA bundle that trusts it.
+func (p *Proxy) CertPEM() []byte {
+	c := p.srv.Certificate()
+	if c == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 }
 
 // Add appends rules.
