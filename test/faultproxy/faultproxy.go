@@ -90,8 +90,11 @@ type Proxy struct {
 	mu        sync.Mutex
 	rules     []*Rule
 	requests  []Request
-	delivered map[string]int // SQS message ID -> times delivered by ReceiveMessage
-	secrets   []string       // secret keys and session tokens from STS answers
+	delivered map[string]int    // SQS message ID -> times delivered by ReceiveMessage
+	bodies    map[string]string // SQS message ID -> body
+	receipts  map[string]string // receipt handle -> message ID
+	deleted   map[string]bool   // message IDs whose delete succeeded
+	secrets   []string          // secret keys and session tokens from STS answers
 	expiry    map[string]time.Time
 	stsLife   time.Duration // 0: leave STS Expiration alone
 	owners    map[string]string
@@ -112,6 +115,9 @@ func start(upstream string, tls bool) (*Proxy, error) {
 	p := &Proxy{
 		upstream:  u,
 		delivered: map[string]int{},
+		bodies:    map[string]string{},
+		receipts:  map[string]string{},
+		deleted:   map[string]bool{},
 		expiry:    map[string]time.Time{},
 		owners:    map[string]string{},
 		client: &http.Client{Transport: &http.Transport{
@@ -222,6 +228,20 @@ func (p *Proxy) Delivered() map[string]int {
 	return out
 }
 
+// InFlight returns the bodies of the messages delivered and not (yet)
+// deleted, by message ID.
+func (p *Proxy) InFlight() map[string]string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]string{}
+	for id := range p.delivered {
+		if !p.deleted[id] {
+			out[id] = p.bodies[id]
+		}
+	}
+	return out
+}
+
 // Secrets returns the secret access keys and session tokens STS handed out
 // through the proxy.
 func (p *Proxy) Secrets() []string {
@@ -304,6 +324,9 @@ func (p *Proxy) pick(req *Request) *Fault {
 
 func (p *Proxy) record(req *Request) {
 	p.mu.Lock()
+	if len(p.requests) >= 200000 { // long soaks: keep the newest half
+		p.requests = append(p.requests[:0], p.requests[100000:]...)
+	}
 	p.requests = append(p.requests, *req)
 	p.mu.Unlock()
 }
@@ -379,14 +402,14 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 
 	var rbody io.Reader = resp.Body
 	switch req.Op {
-	case "sqs:ReceiveMessage", "sts:AssumeRole":
+	case "sqs:ReceiveMessage", "sts:AssumeRole", "sqs:DeleteMessageBatch":
 		b, err := io.ReadAll(resp.Body)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
 		if resp.StatusCode == 200 {
-			b = p.inspect(req.Op, b)
+			b = p.inspect(req.Op, b, body)
 			resp.Header.Set("Content-Length", fmt.Sprint(len(b)))
 			resp.ContentLength = int64(len(b))
 		}
@@ -452,15 +475,33 @@ var (
 )
 
 // inspect records what an answer carries and rewrites STS expirations.
-func (p *Proxy) inspect(op string, b []byte) []byte {
+func (p *Proxy) inspect(op string, b, reqBody []byte) []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch op {
 	case "sqs:ReceiveMessage":
-		var out struct{ Messages []struct{ MessageId string } }
+		var out struct {
+			Messages []struct{ MessageId, ReceiptHandle, Body string }
+		}
 		if json.Unmarshal(b, &out) == nil {
 			for _, m := range out.Messages {
 				p.delivered[m.MessageId]++
+				p.bodies[m.MessageId] = m.Body
+				p.receipts[m.ReceiptHandle] = m.MessageId
+			}
+		}
+	case "sqs:DeleteMessageBatch":
+		var in struct {
+			Entries []struct{ Id, ReceiptHandle string }
+		}
+		var out struct{ Successful []struct{ Id string } }
+		if json.Unmarshal(reqBody, &in) == nil && json.Unmarshal(b, &out) == nil {
+			for _, ok := range out.Successful {
+				for _, e := range in.Entries {
+					if e.Id == ok.Id {
+						p.deleted[p.receipts[e.ReceiptHandle]] = true
+					}
+				}
 			}
 		}
 	case "sts:AssumeRole":

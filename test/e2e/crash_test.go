@@ -1,0 +1,145 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/test/faultproxy"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/test/seed"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/test/testenv"
+)
+
+// TestSIGKILLWithFilesystemStorage kills a real Fluent Bit with SIGKILL
+// twice in the middle of a large ingestion (storage.type filesystem,
+// default delete_delay), restarts it each time, and checks that every
+// eventID reaches out_file at least once, and that duplicates come only from
+// objects whose messages were in flight (received, not deleted) at a kill.
+func TestSIGKILLWithFilesystemStorage(t *testing.T) {
+	testenv.FluentBit(t)
+	srv := testenv.Emulator(t)
+	ctx := context.Background()
+	q, err := srv.CreateQueue(ctx, "ct", map[string]string{"VisibilityTimeout": "10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.CreateBucket(ctx, "trail", "ct"); err != nil {
+		t.Fatal(err)
+	}
+	objects, events := 300, 400
+	if testing.Short() {
+		objects = 100
+	}
+	w, err := seed.PutSynthetic(ctx, srv, "trail", "crash", objects, events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The proxy watches which messages were delivered and deleted, and
+	// slows every download a little so that a kill lands after many
+	// deletes, not only in the first seconds.
+	px, err := faultproxy.New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(px.Close)
+	px.Add(&faultproxy.Rule{Name: "pace", Op: "s3:GetObject", Fault: faultproxy.Fault{Delay: 100 * time.Millisecond}})
+
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.jsonl")
+	write(t, filepath.Join(dir, "fluent-bit.conf"), fmt.Sprintf(`[SERVICE]
+    flush                     1
+    grace                     5
+    log_level                 info
+    storage.path              %s/storage
+    storage.sync              normal
+    storage.backlog.mem_limit 16M
+
+[INPUT]
+    name               cloudtrail
+    tag                aws.cloudtrail
+    queue_url          %s
+    endpoint_url       %s
+    wait_time          1s
+    visibility_timeout 10s
+    storage.type       filesystem
+
+[OUTPUT]
+    name   file
+    match  aws.cloudtrail
+    path   %s
+    file   out.jsonl
+    format plain
+`, dir, q, px.URL, dir))
+	count := func() map[string]int {
+		got := map[string]int{}
+		for _, r := range records(t, out) {
+			id, _ := r["eventID"].(string)
+			got[id]++
+		}
+		return got
+	}
+	inflight := map[string]bool{} // object keys of messages in flight at a kill
+	total := len(w.Want)
+	for i, at := range []float64{0.4, 0.75} {
+		fb := start(t, srv, dir, "-e", testenv.Plugin(t), "-c", "fluent-bit.conf")
+		waitFor(t, 3*time.Minute, fmt.Sprintf("%.0f%% of the events before kill %d", at*100, i+1), func() bool {
+			return len(count()) >= int(at*float64(total))
+		})
+		fb.cmd.Process.Signal(syscall.SIGKILL)
+		<-fb.done
+		n := 0
+		for _, body := range px.InFlight() {
+			n++
+			for _, k := range w.Keys {
+				if strings.Contains(body, filepath.Base(k)) {
+					inflight[k] = true
+				}
+			}
+		}
+		t.Logf("kill %d: %d of %d eventIDs in out_file, %d messages in flight, %d delete calls", i+1, len(count()), total, n, px.Count("sqs:DeleteMessageBatch"))
+	}
+	fb := start(t, srv, dir, "-e", testenv.Plugin(t), "-c", "fluent-bit.conf")
+	waitFor(t, 3*time.Minute, "every eventID after the restarts", func() bool {
+		got := count()
+		for id := range w.Want {
+			if got[id] == 0 {
+				return false
+			}
+		}
+		v, f, _ := srv.Depth(ctx, q)
+		return v+f == 0
+	})
+	fb.stop()
+	got := count()
+	if miss := w.Missing(got); len(miss) > 0 {
+		t.Fatalf("%d eventIDs lost after SIGKILL, e.g. %v", len(miss), miss[:min(5, len(miss))])
+	}
+	dups, outside := 0, map[string]bool{}
+	for id, n := range got {
+		if n > 1 {
+			dups++
+			if !inflight[w.Key[id]] {
+				outside[w.Key[id]] = true
+			}
+		}
+	}
+	t.Logf("%d eventIDs, %d duplicated, from %d objects in flight at the kills", total, dups, len(inflight))
+	if len(outside) > 0 {
+		t.Errorf("duplicates from %d objects that were not in flight at a kill, e.g. %v", len(outside), first(outside))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "storage")); err != nil {
+		t.Errorf("no filesystem storage was used: %v", err)
+	}
+}
+
+func first(m map[string]bool) string {
+	for k := range m {
+		return k
+	}
+	return ""
+}
