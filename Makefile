@@ -6,6 +6,7 @@
 #   make demo      emulator seeded with real CloudTrail files -> Fluent Bit -> stdout
 #   make bench     decode-path benchmarks (benchstat-friendly)
 #   make loadtest  1M events through Fluent Bit (not part of make test)
+#   make soak      an hour of load with faults, RSS/fds/goroutines flat (not part of make test)
 
 GO        ?= go
 BUILD     := build
@@ -22,7 +23,7 @@ export AWSEMU           := $(abspath $(AWSEMU))
 
 GO_SOURCES := $(shell find plugin cloudtrail -name '*.go' -not -name '*_test.go') plugin/flb.c plugin/flb.h go.mod go.sum
 
-.PHONY: all build cloudtrail-check harness awsemu test vet bench loadtest demo clean docker
+.PHONY: all build cloudtrail-check harness awsemu test vet bench loadtest demo clean docker soak
 
 all: build cloudtrail-check
 
@@ -63,6 +64,12 @@ bench:
 
 loadtest: build harness awsemu
 	$(GO) run ./test/loadtest
+
+# Fault suite soak: an hour of load with periodic faults; RSS, fds and goroutines must stay flat
+# (make test runs 35 s of it). make soak SOAK_DURATION=10m; samples go to build/soak.csv
+SOAK_DURATION ?= 1h
+soak: build harness awsemu
+	SOAK_DURATION=$(SOAK_DURATION) SOAK_OUT=$(abspath $(BUILD))/soak.csv $(GO) test -count=1 -timeout 3h -run '^TestSoak$$' -v ./test/fault
 
 demo: build harness awsemu
 	$(GO) run ./test/demo $(ARGS)
