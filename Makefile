@@ -16,6 +16,7 @@ AWSEMU    := $(BUILD)/awsemu
 CHECK     := $(BUILD)/cloudtrail-check
 CC        ?= cc
 BENCHCOUNT ?= 6
+BENCH      ?= .
 
 export IN_CLOUDTRAIL_SO := $(abspath $(SO))
 export HARNESS_BIN      := $(abspath $(HARNESS))
@@ -59,11 +60,13 @@ vet:
 test: build cloudtrail-check harness awsemu vet
 	$(GO) test -count=1 -timeout 20m ./...
 
+# One core (GC included), -count for benchstat: make bench > new.txt; benchstat old.txt new.txt
 bench:
-	GOMAXPROCS=1 $(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./cloudtrail/...
+	GOMAXPROCS=1 $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(BENCHCOUNT) -timeout 30m ./cloudtrail/...
 
+# make loadtest ARGS='-schema ocsf -big-mb 200 -output http' (go run ./test/loadtest -h lists the flags)
 loadtest: build harness awsemu
-	$(GO) run ./test/loadtest
+	$(GO) run ./test/loadtest $(ARGS)
 
 # Fault suite soak: an hour of load with periodic faults; RSS, fds and goroutines must stay flat
 # (make test runs 35 s of it). make soak SOAK_DURATION=10m; samples go to build/soak.csv

@@ -18,7 +18,7 @@
 // output, which is what is being measured) they are COUNTS from Fluent
 // Bit's own metrics (/api/v1/metrics input records against the number of
 // events uploaded): a duplicate and a loss would cancel out. With -output
-// tcp, Fluent Bit sends every record as a JSON line to this process, which
+// http, Fluent Bit posts every record as a JSON line to this process, which
 // checks each event's identity (every uploaded event has a unique eventID
 // that names its object and index), so the figures are exact; that output
 // costs Fluent Bit CPU of its own. Without a fluent-bit (FLUENT_BIT or
@@ -82,7 +82,7 @@ func main() {
 	flag.StringVar(&o.workers, "workers", "", "the plugin's workers (empty: its default)")
 	flag.StringVar(&o.bufferMaxSize, "buffer-max-size", "", "the plugin's buffer_max_size (empty: its default)")
 	flag.IntVar(&o.inputs, "inputs", 1, "[INPUT] instances on the same queue")
-	flag.StringVar(&o.output, "output", "null", "null (counts from Fluent Bit's metrics) or tcp (every event's identity checked)")
+	flag.StringVar(&o.output, "output", "null", "null (counts from Fluent Bit's metrics) or http (every event's identity checked)")
 	flag.StringVar(&o.fluentBit, "fluent-bit", "", "fluent-bit binary (default: $FLUENT_BIT, then PATH; none: the C host harness)")
 	flag.IntVar(&o.concurrency, "upload-concurrency", 8, "parallel uploads while seeding")
 	flag.DurationVar(&o.timeout, "timeout", 20*time.Minute, "give up after this long without the queue drained")
@@ -199,17 +199,17 @@ func run(o options) error {
 		}
 		metricsURL = fmt.Sprintf("http://127.0.0.1:%d/api/v1/metrics", port)
 		out := "    name  null\n    match *\n"
-		if o.output == "tcp" {
+		if o.output == "http" {
 			l, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				return err
 			}
 			defer l.Close()
-			go ids.serve(l)
+			go http.Serve(l, ids)
 			_, p, _ := net.SplitHostPort(l.Addr().String())
-			out = "    name   tcp\n    match  *\n    host   127.0.0.1\n    port   " + p + "\n    format json_lines\n"
+			out = "    name   http\n    match  *\n    host   127.0.0.1\n    port   " + p + "\n    uri    /\n    format json_lines\n"
 		} else if o.output != "null" {
-			return fmt.Errorf("-output %q: want null or tcp", o.output)
+			return fmt.Errorf("-output %q: want null or http", o.output)
 		}
 		var in strings.Builder
 		for range o.inputs {
@@ -331,7 +331,7 @@ func run(o options) error {
 		if err == nil {
 			records, inBytes, outRecords = r, b, out
 		}
-		if outRecords >= records && (o.output != "tcp" || ids.seen.Load() >= records) {
+		if outRecords >= records && (o.output != "http" || ids.seen.Load() >= records) {
 			break
 		}
 	}
@@ -514,14 +514,10 @@ func newIdentities(wl *workload) *identities {
 	return ids
 }
 
-func (ids *identities) serve(l net.Listener) {
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		go ids.scan(c)
-	}
+// ServeHTTP takes the JSON lines Fluent Bit's out_http posts.
+func (ids *identities) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ids.scan(r.Body)
+	w.WriteHeader(http.StatusOK)
 }
 
 // scan reads JSON lines, one record each, and counts the identity each
