@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,33 +23,16 @@ import (
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/test/testenv"
 )
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type fluentBit struct {
 	t    *testing.T
 	cmd  *exec.Cmd
-	log  *syncBuf
+	log  *testenv.SyncBuffer
 	done chan struct{}
 }
 
 func start(t *testing.T, srv *emu.Server, dir string, args ...string) *fluentBit {
 	t.Helper()
-	fb := &fluentBit{t: t, log: &syncBuf{}, done: make(chan struct{})}
+	fb := &fluentBit{t: t, log: &testenv.SyncBuffer{}, done: make(chan struct{})}
 	fb.cmd = exec.Command(testenv.FluentBit(t), args...)
 	fb.cmd.Dir = dir
 	fb.cmd.Env = append(os.Environ(), "AWS_REGION="+emu.Region, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
@@ -109,17 +91,6 @@ func records(t *testing.T, path string) []map[string]any {
 	return out
 }
 
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
 func write(t *testing.T, path, text string) {
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
@@ -169,7 +140,7 @@ func TestClassicConfigDrainsSeededQueue(t *testing.T) {
 		}
 		return got
 	}
-	waitFor(t, 2*time.Minute, "every eventID in out_file", func() bool {
+	testenv.WaitFor(t, 2*time.Minute, "every eventID in out_file", func() bool {
 		got := count()
 		for id, n := range sc.Want {
 			if got[id] < n {
@@ -257,7 +228,7 @@ pipeline:
       format: plain
 `, queues["a"], queues["b"], dir, dir))
 	fb := start(t, srv, dir, "-c", "fluent-bit.yaml")
-	waitFor(t, time.Minute, "both queues drained", func() bool {
+	testenv.WaitFor(t, time.Minute, "both queues drained", func() bool {
 		v1, f1, _ := srv.Depth(ctx, queues["a"])
 		v2, f2, _ := srv.Depth(ctx, queues["b"])
 		return v1+f1+v2+f2 == 0

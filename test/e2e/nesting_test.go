@@ -49,7 +49,7 @@ func TestDeepNestingInRealFluentBit(t *testing.T) {
 				}
 				return m
 			}
-			waitFor(t, 30*time.Second, "all three events", func() bool { return len(got()) == 3 })
+			testenv.WaitFor(t, 30*time.Second, "all three events", func() bool { return len(got()) == 3 })
 			fb.stop()
 		})
 	}

@@ -60,7 +60,7 @@ func TestHotReloadInRealFluentBit(t *testing.T) {
 	cfg := filepath.Join(dir, "fluent-bit.conf")
 	write(t, cfg, conf("before.jsonl"))
 	fb := start(t, srv, dir, "-e", testenv.Plugin(t), "-c", cfg)
-	waitFor(t, 30*time.Second, "first records", func() bool { return len(records(t, filepath.Join(dir, "before.jsonl"))) > 0 })
+	testenv.WaitFor(t, 30*time.Second, "first records", func() bool { return len(records(t, filepath.Join(dir, "before.jsonl"))) > 0 })
 	write(t, cfg, conf("after.jsonl"))
 	resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d/api/v2/reload", port), "application/json", strings.NewReader(""))
 	if err != nil {
@@ -77,7 +77,7 @@ func TestHotReloadInRealFluentBit(t *testing.T) {
 		}
 		return m
 	}
-	waitFor(t, 2*time.Minute, "every event across the reload", func() bool {
+	testenv.WaitFor(t, 2*time.Minute, "every event across the reload", func() bool {
 		g := got()
 		for id, n := range sc.Want {
 			if g[id] < n {

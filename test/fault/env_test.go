@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -34,23 +33,6 @@ const (
 	baseSecret = "faultSuiteBaseSecretKey0123456789abcdefXYZ"
 	baseToken  = "faultSuiteBaseSessionToken0123456789abcdefXYZ"
 )
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // env is an emulator, a fault proxy in front of it, a queue with a
 // dead-letter queue, and a bucket that notifies the queue.
@@ -100,7 +82,7 @@ type run struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	out    string
-	stderr *syncBuf
+	stderr *testenv.SyncBuffer
 	done   chan struct{}
 }
 
@@ -134,7 +116,7 @@ func (e *env) start(kv ...string) *run {
 
 func startHarness(t *testing.T, env []string, args ...string) *run {
 	t.Helper()
-	r := &run{t: t, out: filepath.Join(t.TempDir(), "out.jsonl"), stderr: &syncBuf{}, done: make(chan struct{})}
+	r := &run{t: t, out: filepath.Join(t.TempDir(), "out.jsonl"), stderr: &testenv.SyncBuffer{}, done: make(chan struct{})}
 	full := append([]string{"--out", r.out, testenv.Plugin(t)}, args...)
 	r.cmd = exec.Command(testenv.Harness(t), full...)
 	// The tests choose the CA bundle themselves (see TestTLS...).
@@ -221,23 +203,12 @@ func (r *run) lines(sub string) []string {
 	return out
 }
 
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 // waitAll waits until every wanted eventID arrived and the queue is empty.
 func (e *env) waitAll(r *run, want map[string]int, limit time.Duration) map[string]int {
 	e.t.Helper()
 	ctx := context.Background()
 	var got map[string]int
-	waitFor(e.t, limit, "every eventID and an empty queue", func() bool {
+	testenv.WaitFor(e.t, limit, "every eventID and an empty queue", func() bool {
 		r.alive()
 		got = r.counts()
 		for id := range want {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/test/testenv"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -135,7 +136,7 @@ func TestHostileInputs(t *testing.T) {
 		}
 	}
 	var dlq []string
-	waitFor(t, 3*time.Minute, "good events delivered, queue empty, bad messages in the DLQ", func() bool {
+	testenv.WaitFor(t, 3*time.Minute, "good events delivered, queue empty, bad messages in the DLQ", func() bool {
 		r.alive()
 		got := r.counts()
 		for id := range w.Want {

@@ -35,7 +35,7 @@ func TestTLSVerification(t *testing.T) {
 	t.Run("verify on refuses", func(t *testing.T) {
 		e.t = t
 		r := e.start()
-		waitFor(t, 20*time.Second, "a certificate error", func() bool {
+		testenv.WaitFor(t, 20*time.Second, "a certificate error", func() bool {
 			r.alive()
 			return len(r.lines("certificate")) > 0
 		})

@@ -31,7 +31,7 @@ func TestAssumeRoleWithExternalID(t *testing.T) {
 	h := startHarness(t, env, "--input", "cloudtrail", "queue_url="+q, "endpoint_url="+srv.URL, "wait_time=1s",
 		"delete_delay=0s", "role_arn=arn:aws:iam::000000000000:role/cloudtrail-reader", "external_id=ext-secret-42",
 		"role_session_name=ct-test", "log_level=debug")
-	waitFor(t, 30*time.Second, "records read with the assumed role", func() bool { return len(h.records()) >= want })
+	testenv.WaitFor(t, 30*time.Second, "records read with the assumed role", func() bool { return len(h.records()) >= want })
 	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	if err := srv.WaitEmpty(wctx, q); err != nil {
@@ -62,7 +62,7 @@ func TestAssumeRoleIsUsed(t *testing.T) {
 	// send SQS and S3 to the emulator and STS nowhere.
 	h := startHarness(t, env, "--input", "cloudtrail", "queue_url="+q, "wait_time=1s",
 		"role_arn=arn:aws:iam::000000000000:role/cloudtrail-reader", "external_id=ext-secret-42")
-	waitFor(t, 30*time.Second, "an AssumeRole error", func() bool { return strings.Contains(h.stderr.String(), "AssumeRole") })
+	testenv.WaitFor(t, 30*time.Second, "an AssumeRole error", func() bool { return strings.Contains(h.stderr.String(), "AssumeRole") })
 	h.stop(10 * time.Second)
 	if v, _, _ := srv.Depth(ctx, q); v != 1 {
 		t.Fatalf("the message was received without the role: %d visible", v)

@@ -44,7 +44,7 @@ func TestCheckOnStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	h = startHarness(t, env, "--input", "cloudtrail", "queue_url="+q, "s3_path_style=on", "wait_time=1s", "delete_delay=0s", "check_on_start=on")
-	waitFor(t, 30*time.Second, "the record", func() bool { return len(h.records()) == 1 })
+	testenv.WaitFor(t, 30*time.Second, "the record", func() bool { return len(h.records()) == 1 })
 	log := h.stderr.String()
 	for _, s := range []string{"check ok sqs:ReceiveMessage", "check ok s3:GetObject", "check warn redrive policy", "] started"} {
 		if !strings.Contains(log, s) {

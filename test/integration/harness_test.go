@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,33 +27,16 @@ type run struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	out    string
-	stderr *syncBuf
+	stderr *testenv.SyncBuffer
 	done   chan struct{}
 	err    error
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startHarness runs the harness; args before the first --input are harness
 // options, the rest instance sections.
 func startHarness(t *testing.T, env []string, args ...string) *run {
 	t.Helper()
-	r := &run{t: t, out: filepath.Join(t.TempDir(), "out.jsonl"), stderr: &syncBuf{}, done: make(chan struct{})}
+	r := &run{t: t, out: filepath.Join(t.TempDir(), "out.jsonl"), stderr: &testenv.SyncBuffer{}, done: make(chan struct{})}
 	split := 0
 	for split < len(args) && args[split] != "--input" {
 		split++
@@ -120,17 +102,6 @@ func awsEnv(srv *emu.Server) []string {
 	return []string{"AWS_REGION=" + emu.Region, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_EC2_METADATA_DISABLED=true"}
 }
 
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 func TestPluginDrainsEveryNotificationShape(t *testing.T) {
 	srv := testenv.Emulator(t)
 	ctx := context.Background()
@@ -148,7 +119,7 @@ func TestPluginDrainsEveryNotificationShape(t *testing.T) {
 		}
 		return got
 	}
-	waitFor(t, 90*time.Second, "every event", func() bool {
+	testenv.WaitFor(t, 90*time.Second, "every event", func() bool {
 		got := count()
 		for id, n := range sc.Want {
 			if got[id] < n {
@@ -226,7 +197,7 @@ func TestTwoInstancesTwoQueues(t *testing.T) {
 	h := startHarness(t, env,
 		"--input", "cloudtrail", "queue_url="+queues["a"], "wait_time=1s", "delete_delay=0s", "workers=1", "--tag", "ct.a",
 		"--input", "cloudtrail", "queue_url="+queues["b"], "wait_time=2s", "delete_delay=0s", "workers=2", "--tag", "ct.b")
-	waitFor(t, 60*time.Second, "both queues drained", func() bool {
+	testenv.WaitFor(t, 60*time.Second, "both queues drained", func() bool {
 		v1, f1, _ := srv.Depth(ctx, queues["a"])
 		v2, f2, _ := srv.Depth(ctx, queues["b"])
 		return v1+f1+v2+f2 == 0
@@ -286,7 +257,7 @@ func TestPauseStopsIntakeAndResumeDrains(t *testing.T) {
 	srv.CreateBucket(ctx, "trail", "ct")
 	h := startHarness(t, awsEnv(srv), "--interval-ms", "300", "--input", "cloudtrail", "queue_url="+q,
 		"endpoint_url="+srv.URL, "wait_time=1s", "delete_delay=0s")
-	waitFor(t, 20*time.Second, "start", func() bool { return strings.Contains(h.stderr.String(), "started") })
+	testenv.WaitFor(t, 20*time.Second, "start", func() bool { return strings.Contains(h.stderr.String(), "started") })
 	h.cmd.Process.Signal(syscall.SIGUSR1)
 	time.Sleep(2 * time.Second) // a long poll in flight at pause time ends
 	files, _ := seed.Corpus(filepath.Join(emu.Root(), "test", "testdata", "cloudtrail", "stratus-red-team"))
@@ -327,7 +298,7 @@ func TestShutdownReturnsUnfinishedMessages(t *testing.T) {
 	// and decoded but their records cannot all be handed over.
 	h := startHarness(t, awsEnv(srv), "--mem-buf-limit", "1", "--input", "cloudtrail", "queue_url="+q,
 		"endpoint_url="+srv.URL, "wait_time=1s", "delete_delay=0s", "workers=2", "buffer_max_size=64K")
-	waitFor(t, 20*time.Second, "first records", func() bool { return len(h.records()) > 0 })
+	testenv.WaitFor(t, 20*time.Second, "first records", func() bool { return len(h.records()) > 0 })
 	time.Sleep(2 * time.Second)
 	took, code := h.stop(10 * time.Second)
 	if code != 0 {
@@ -376,7 +347,7 @@ func TestPauseBugTwoInstances(t *testing.T) {
 		}
 		return n
 	}
-	waitFor(t, 20*time.Second, "instance a paused", func() bool {
+	testenv.WaitFor(t, 20*time.Second, "instance a paused", func() bool {
 		return strings.Contains(h.stderr.String(), "cloudtrail.0 paused")
 	})
 	before := countA()

@@ -77,7 +77,7 @@ func TestMetricsAndSummary(t *testing.T) {
 			"delete_delay=0s", "metrics_listen="+addr, "metrics_log_interval=1s", "--tag", name)
 	}
 	h := startHarness(t, awsEnv(srv), append([]string{"--interval-ms", "500"}, args...)...)
-	waitFor(t, 30*time.Second, "metrics for both instances", func() bool {
+	testenv.WaitFor(t, 30*time.Second, "metrics for both instances", func() bool {
 		text := scrape(t, addr)
 		return value(text, "cloudtrail_messages_deleted_total", `instance="cloudtrail.0"`) == 6 &&
 			value(text, "cloudtrail_messages_deleted_total", `instance="cloudtrail.1"`) == 6
@@ -106,7 +106,7 @@ func TestMetricsAndSummary(t *testing.T) {
 	if !strings.Contains(text, "# TYPE cloudtrail_event_lag_seconds histogram") {
 		t.Error("lag histogram missing")
 	}
-	waitFor(t, 5*time.Second, "a stats summary line", func() bool {
+	testenv.WaitFor(t, 5*time.Second, "a stats summary line", func() bool {
 		return strings.Contains(h.stderr.String(), "[input:cloudtrail:cloudtrail.1] stats: messages received=6 deleted=6")
 	})
 	h.stop(10 * time.Second)
@@ -128,7 +128,7 @@ func TestHotReloadMidIngestion(t *testing.T) {
 	addr := freeAddr(t)
 	h := startHarness(t, awsEnv(srv), "--hot-reload-after-s", "2", "--input", "cloudtrail", "queue_url="+sc.QueueURL,
 		"endpoint_url="+srv.URL, "wait_time=1s", "delete_delay=0s", "workers=1", "buffer_max_size=64K", "metrics_listen="+addr)
-	waitFor(t, 90*time.Second, "every event after the reload", func() bool {
+	testenv.WaitFor(t, 90*time.Second, "every event after the reload", func() bool {
 		got := map[string]int{}
 		for _, l := range h.records() {
 			id, _ := l.Record["eventID"].(string)

@@ -59,7 +59,7 @@ func TestNormalizedSchemas(t *testing.T) {
 		}
 		return n
 	}
-	waitFor(t, 60*time.Second, "every event in every schema", func() bool {
+	testenv.WaitFor(t, 60*time.Second, "every event in every schema", func() bool {
 		n := perTag()
 		return n["raw"] >= events && n["ocsf"] >= events && n["ecs"] >= events
 	})

@@ -4,12 +4,14 @@
 package testenv
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/test/emu"
 )
@@ -81,4 +83,36 @@ func Emulator(tb testing.TB) *emu.Server {
 	}
 	tb.Cleanup(s.Close)
 	return s
+}
+
+// SyncBuffer is a bytes.Buffer safe for a process writing while a test
+// reads, used to capture a child process's output.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// WaitFor polls cond every 200 ms and fails the test when it is still false
+// after limit.
+func WaitFor(tb testing.TB, limit time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %s waiting for %s", limit, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
