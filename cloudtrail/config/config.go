@@ -74,7 +74,7 @@ var Keys = []Key{
 	{"visibility_timeout", "5m", "Visibility timeout asked on receive and renewed every half of it while a message is processed (1s to 12h)."},
 	{"workers", "4", "Objects downloaded and decoded in parallel (1 to 64)."},
 	{"buffer_max_size", "12M", "Memory for decoded records waiting for Fluent Bit; also the most handed over per 1 s callback, so at most this much per second per instance."},
-	{"delete_delay", "2s", "Time between handing a message's last record to Fluent Bit and deleting the message, so the engine can store it first (0s to 1m)."},
+	{"delete_delay", "5s", "Time between handing a message's last record to Fluent Bit and deleting the message, so the engine can store it first (0s to 1m)."},
 	{"schema", "raw", "Record format: raw (the CloudTrail event unchanged), ocsf or ecs."},
 	{"ocsf_version", "1.1.0", "OCSF version for schema ocsf: 1.1.0 or 1.5.0."},
 	{"ocsf_classes", "default", "OCSF classes: default (Authentication, Account Change, API Activity as AWS maps them) or api_activity."},

@@ -87,7 +87,7 @@ func TestSIGKILLWithFilesystemStorage(t *testing.T) {
 	total := len(w.Want)
 	for i, at := range []float64{0.4, 0.75} {
 		fb := start(t, srv, dir, "-e", testenv.Plugin(t), "-c", "fluent-bit.conf")
-		waitFor(t, 3*time.Minute, fmt.Sprintf("%.0f%% of the events before kill %d", at*100, i+1), func() bool {
+		testenv.WaitFor(t, 3*time.Minute, fmt.Sprintf("%.0f%% of the events before kill %d", at*100, i+1), func() bool {
 			return len(count()) >= int(at*float64(total))
 		})
 		fb.cmd.Process.Signal(syscall.SIGKILL)
@@ -104,16 +104,24 @@ func TestSIGKILLWithFilesystemStorage(t *testing.T) {
 		t.Logf("kill %d: %d of %d eventIDs in out_file, %d messages in flight, %d delete calls", i+1, len(count()), total, n, px.Count("sqs:DeleteMessageBatch"))
 	}
 	fb := start(t, srv, dir, "-e", testenv.Plugin(t), "-c", "fluent-bit.conf")
-	waitFor(t, 3*time.Minute, "every eventID after the restarts", func() bool {
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
 		got := count()
-		for id := range w.Want {
-			if got[id] == 0 {
-				return false
-			}
-		}
+		miss := w.Missing(got)
 		v, f, _ := srv.Depth(ctx, q)
-		return v+f == 0
-	})
+		if len(miss) == 0 && v+f == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			keys := map[string]int{}
+			for _, id := range miss {
+				keys[w.Key[id]]++
+			}
+			t.Fatalf("after the restarts: %d eventIDs missing from %d objects (%v), queue %d visible %d in flight",
+				len(miss), len(keys), keys, v, f)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 	fb.stop()
 	got := count()
 	if miss := w.Missing(got); len(miss) > 0 {
