@@ -27,7 +27,7 @@ import (
 )
 
 func main() {
-	schema := flag.String("schema", "raw", "record schema: raw, ocsf or ecs")
+	schema := flag.String("schema", "ocsf", "record schema: ocsf (normalized, as Amazon Security Lake stores CloudTrail), ecs or raw")
 	follow := flag.Bool("follow", false, "keep running after the queue is drained (Ctrl-C to stop)")
 	flag.Parse()
 	if err := run(*schema, *follow); err != nil {
