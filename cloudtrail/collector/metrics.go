@@ -51,7 +51,7 @@ func (c *Collector) Summary(since time.Duration) string {
 	msgs, _, bytes := c.InFlight()
 	return fmt.Sprintf("stats: messages received=%d deleted=%d failed=%d released=%d ignored=%d; objects=%d failed=%d; "+
 		"records=%d; bytes compressed=%s uncompressed=%s; in flight messages=%d objects=%d buffered=%s; "+
-		"event lag p50<=%s p99<=%s; uptime=%s",
+		"event lag p50%s p99%s; uptime=%s",
 		s.MessagesReceived.Load(), s.MessagesDeleted.Load(), s.MessagesFailed.Load(), s.MessagesReleased.Load(), s.Ignored.Load(),
 		s.Objects.Load(), s.ObjectsFailed.Load(), s.Records.Load(),
 		config.FormatSize(s.BytesCompressed.Load()), config.FormatSize(s.BytesRaw.Load()),
@@ -60,12 +60,13 @@ func (c *Collector) Summary(since time.Duration) string {
 		since.Round(time.Second))
 }
 
+// lagString prints a histogram quantile, which is a bucket's upper bound.
 func lagString(sec float64, n int64) string {
 	if n == 0 {
-		return "n/a"
+		return "=n/a"
 	}
 	if sec > 1e9 {
 		return ">1w"
 	}
-	return (time.Duration(sec) * time.Second).String()
+	return "<=" + (time.Duration(sec) * time.Second).String()
 }
