@@ -200,7 +200,7 @@ func TestRealFilesEverySchema(t *testing.T) {
 // is what the process pays for) and the peak live heap measured by each GC.
 func TestPeakHeapEverySchema(t *testing.T) {
 	if testing.Short() {
-		t.Skip("short")
+		t.Skip("SKIPPED in -short mode: decodes a 10,000-event object per schema to measure peak heap; make test runs it (no -short)")
 	}
 	gz := transcodetest.Generate(10000).Gzip
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/live:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}

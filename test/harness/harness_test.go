@@ -43,7 +43,7 @@ func cc(args ...string) error {
 func getTools(t *testing.T) tools {
 	t.Helper()
 	if _, err := exec.LookPath("cc"); err != nil {
-		t.Skip("cc not found: the harness tests need a C compiler")
+		t.Skip("SKIPPED: cc not found: the harness tests need a C compiler (apt-get install build-essential; .ci/run installs it)")
 	}
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "harness-test-")
@@ -1004,11 +1004,11 @@ func TestDecoderRules(t *testing.T) {
 
 func TestValgrindClean(t *testing.T) {
 	if testing.Short() {
-		t.Skip("short mode")
+		t.Skip("SKIPPED in -short mode: the valgrind run takes about 20 s; make test runs it (no -short)")
 	}
 	vg, err := exec.LookPath("valgrind")
 	if err != nil {
-		t.Skip("valgrind not installed")
+		t.Skip("SKIPPED: valgrind not installed, so the harness is not checked for leaks (apt-get install valgrind; .ci/run installs it)")
 	}
 	tl := getTools(t)
 	dir := t.TempDir()
