@@ -1,0 +1,63 @@
+package collector
+
+import (
+	"context"
+	"sync"
+)
+
+// Stop ends the collector within the deadline of ctx: it receives nothing
+// more, deletes the messages whose records were all handed over, and gives
+// every other message back to SQS at once (visibility 0) so that another
+// replica, or this one after a restart, takes it without waiting.
+func (c *Collector) Stop(ctx context.Context) {
+	c.mu.Lock()
+	if c.stopping {
+		c.mu.Unlock()
+		return
+	}
+	c.stopping = true
+	c.mu.Unlock()
+	c.cancel()
+	done := make(chan struct{})
+	go func() { c.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		c.log.Warnf("queue %s: workers did not stop in time", c.cfg.QueueURL)
+	}
+	c.queue.drain()
+
+	c.mu.Lock()
+	var handed, release []*message
+	for id, m := range c.messages {
+		delete(c.messages, id)
+		switch m.state {
+		case stateHanded:
+			handed = append(handed, m)
+		case stateFailed:
+		default:
+			release = append(release, m)
+		}
+	}
+	c.mu.Unlock()
+	// Settle the messages in parallel and wait no longer than ctx allows:
+	// Fluent Bit waits for FLBPluginExit without a time limit, and an
+	// unreachable SQS must not hold the whole process.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); c.deleteNow(handed) }()
+	for _, m := range release {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.release(m, 0) }()
+	}
+	settled := make(chan struct{})
+	go func() { wg.Wait(); close(settled) }()
+	select {
+	case <-settled:
+	case <-ctx.Done():
+		c.log.Warnf("queue %s: stopping before SQS confirmed every delete and release; those messages return when their visibility timeout ends", c.cfg.QueueURL)
+	}
+	if len(handed)+len(release) > 0 {
+		c.log.Infof("queue %s: stopped: deleted %d handed-over messages, returned %d unfinished messages to the queue", c.cfg.QueueURL, len(handed), len(release))
+	}
+}
