@@ -127,8 +127,10 @@ type Decoder struct {
 	// byte that must survive a refill.
 	pos, mark int
 
-	// Per-call output state.
+	// Per-call output state. src points to srcv, the caller's Source
+	// copied, whose Index is set to nev before each event is encoded.
 	src        *record.Source
+	srcv       record.Source
 	batch      []byte
 	batchN     int
 	batchBytes int
@@ -166,11 +168,20 @@ func New(enc record.Encoder, lim Limits) *Decoder {
 // If the object turns out to be malformed, the entries encoded before the
 // bad spot are still emitted, then the error is returned; the caller decides
 // whether to retry the object.
+//
+// The encoder gets a copy of src whose Index is the event's 0-based position
+// in the object (every event counts, in the order read), so events without
+// an eventID get ids that are the same on every read of the object; src
+// itself is not modified.
 func (d *Decoder) Decode(r io.Reader, src *record.Source, batchBytes int, emit func(batch []byte, events int) error) (Stats, error) {
 	if batchBytes < 1 {
 		batchBytes = 1
 	}
-	d.src, d.batchBytes, d.emit = src, batchBytes, emit
+	d.srcv = record.Source{}
+	if src != nil {
+		d.srcv = *src
+	}
+	d.src, d.batchBytes, d.emit = &d.srcv, batchBytes, emit
 	d.batch, d.batchN, d.emitted, d.nev, d.skipped = nil, 0, 0, 0, 0
 	d.isGzip = false
 	d.in = countingReader{r: r}
@@ -351,6 +362,7 @@ func (d *Decoder) topObject() error {
 	case isEvent:
 		// d.mark is still the object's first byte.
 		d.ensureBatch()
+		d.srcv.Index = d.nev
 		out, err := d.enc.Append(d.batch, d.win.buf[d.mark:d.pos], d.src)
 		if err != nil {
 			return fmt.Errorf("event %d at offset %d: %w", d.nev, start, err)
@@ -407,6 +419,7 @@ func (d *Decoder) elements(label string) error {
 // event encodes the event object at d.pos and advances past it.
 func (d *Decoder) event() error {
 	d.ensureBatch()
+	d.srcv.Index = d.nev
 	if d.pre != nil {
 		for {
 			out, n, err := d.pre.AppendPrefix(d.batch, d.win.buf[d.pos:d.win.w], d.src)

@@ -654,6 +654,6 @@ func ExampleDecoder_Decode() {
 	})
 	fmt.Println(st.Events, err)
 	// Output:
-	// 1 entries, 138 bytes
+	// 1 entries, 179 bytes
 	// 1 <nil>
 }

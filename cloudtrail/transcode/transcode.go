@@ -120,6 +120,10 @@ type Raw struct {
 	budget   int      // bytes that may still be moved to drop duplicate keys
 	seen     map[string]struct{}
 
+	// Where the text of the current event's top-level eventID string is
+	// in the output (idLen -1: none).
+	idOff, idLen int
+
 	// eventTime as found at the top level of the current event.
 	tsValid bool
 	tsSec   int64
@@ -170,6 +174,7 @@ func (r *Raw) AppendPrefix(dst []byte, buf []byte, src *record.Source) ([]byte, 
 	// costing depth × size.
 	r.budget = 16*len(buf) + 64<<10
 	r.tsValid = false
+	r.idLen = -1
 	r.ents = r.ents[:0]
 
 	i := skipWS(buf, 0)
@@ -255,8 +260,17 @@ func (r *Raw) object(dst, s []byte, i, depth int, src *record.Source) ([]byte, i
 			if err != nil {
 				return dst, i, err
 			}
-			if src != nil && klen == len("eventTime") && string(dst[koff:koff+klen]) == "eventTime" {
-				r.setTime(dst[voff:])
+			if src != nil {
+				switch k := dst[koff : koff+klen]; len(k) {
+				case len("eventTime"):
+					if string(k) == "eventTime" {
+						r.setTime(dst[voff:])
+					}
+				case len("eventID"):
+					if string(k) == "eventID" {
+						r.setID(dst, voff)
+					}
+				}
 			}
 			i = skipWS(s, i)
 			if i >= len(s) {
@@ -283,7 +297,11 @@ func (r *Raw) object(dst, s []byte, i, depth int, src *record.Source) ([]byte, i
 		off := len(dst)
 		dst = msgpack.AppendString(dst, record.SourceKey)
 		r.ents = append(r.ents, entry{off: off, koff: off + 1, klen: len(record.SourceKey), fp: sourceKeyFP})
-		dst = appendSource(dst, src, !r.tsValid)
+		var id []byte
+		if r.idLen >= 0 {
+			id = dst[r.idOff : r.idOff+r.idLen]
+		}
+		dst = appendSource(dst, src, id, !r.tsValid)
 	}
 	n := len(r.ents) - base
 	if n > 1 {
@@ -296,10 +314,13 @@ func (r *Raw) object(dst, s []byte, i, depth int, src *record.Source) ([]byte, i
 	return finish(dst, hdr, n, 0x80, 0xdf), i, nil
 }
 
-func appendSource(dst []byte, src *record.Source, invalid bool) []byte {
-	n := 4
+// appendSource appends the record.SourceKey map; eventID is the text of the
+// event's top-level eventID string (nil when it has none). eventID may
+// point into dst.
+func appendSource(dst []byte, src *record.Source, eventID []byte, invalid bool) []byte {
+	n := 5
 	if invalid {
-		n = 5
+		n = 6
 	}
 	dst = msgpack.AppendMapHeader(dst, n)
 	dst = msgpack.AppendString(dst, "bucket")
@@ -310,11 +331,24 @@ func appendSource(dst []byte, src *record.Source, invalid bool) []byte {
 	dst = msgpack.AppendString(dst, src.MessageID)
 	dst = msgpack.AppendString(dst, "queue_url")
 	dst = msgpack.AppendString(dst, src.QueueURL)
+	dst = msgpack.AppendString(dst, record.IDKey)
+	var idb [record.DerivedIDLen]byte
+	dst = msgpack.AppendStringBytes(dst, record.ID(eventID, src, &idb))
 	if invalid {
 		dst = msgpack.AppendString(dst, "event_time_invalid")
 		dst = msgpack.AppendBool(dst, true)
 	}
 	return dst
+}
+
+// setID records where the value of a top-level eventID, written at dst[off],
+// holds its text, or that it is not a string. A later eventID overrides an
+// earlier one, matching the last-key-wins rule.
+func (r *Raw) setID(dst []byte, off int) {
+	r.idLen = -1
+	if off < len(dst) && isStrHeader(dst[off]) {
+		r.idOff, r.idLen = strBody(dst, off)
+	}
 }
 
 // setTime records the value of a top-level eventTime. A later eventTime

@@ -65,6 +65,8 @@ func checkSource(t *testing.T, e transcodetest.Entry, invalid bool) {
 	want := transcodetest.Map{
 		{Key: "bucket", Val: testSrc.Bucket}, {Key: "key", Val: testSrc.Key},
 		{Key: "sqs_message_id", Val: testSrc.MessageID}, {Key: "queue_url", Val: testSrc.QueueURL},
+		// No test event here has an eventID.
+		{Key: record.IDKey, Val: string(record.AppendDerivedID(nil, testSrc))},
 	}
 	if invalid {
 		want = append(want, transcodetest.KV{Key: "event_time_invalid", Val: true})
@@ -332,5 +334,87 @@ func TestNoAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("Append allocates %v times per event, want 0", allocs)
+	}
+}
+
+// idOf returns _cloudtrail.id of the entry.
+func idOf(t *testing.T, e transcodetest.Entry) any {
+	t.Helper()
+	src, _ := e.Body.Get(record.SourceKey)
+	m, ok := src.(transcodetest.Map)
+	if !ok {
+		t.Fatalf("source is %T", src)
+	}
+	id, ok := m.Get(record.IDKey)
+	if !ok {
+		t.Fatalf("source has no %s: %v", record.IDKey, m)
+	}
+	return id
+}
+
+func TestRecordID(t *testing.T) {
+	derived := string(record.AppendDerivedID(nil, testSrc))
+	for _, c := range []struct{ event, want string }{
+		{`{"eventVersion":"1.08","eventID":"7116c6a1-3f24-4b3a-9c1e-0a1b2c3d4e5f","eventName":"X"}`, "7116c6a1-3f24-4b3a-9c1e-0a1b2c3d4e5f"},
+		{`{"eventID":"e-1","eventID":"e-2"}`, "e-2"}, // the last one, as in the body
+		{`{"eventID":"e-1","eventID":null}`, derived},
+		{`{"eventID":"\u0065-1"}`, "e-1"},
+		{`{"eventVersion":"1.07","eventType":"AwsCloudTrailInsight"}`, derived},
+		{`{"eventID":""}`, derived},
+		{`{"eventID":42}`, derived},
+		{`{"eventID":{"a":"b"}}`, derived},
+		{`{"eventID":"a\"b"}`, derived},
+		{`{"eventID":"` + strings.Repeat("x", record.MaxEventIDLen+1) + `"}`, derived},
+		{`{"x":{"eventID":"nested"}}`, derived},
+	} {
+		var r Raw
+		if got := idOf(t, entryOf(t, &r, c.event)); got != c.want {
+			t.Errorf("%.60s: id %q, want %q", c.event, got, c.want)
+		}
+	}
+
+	// The derived id depends on the event's position and the object.
+	var r Raw
+	ev := []byte(`{"eventVersion":"1.07","eventType":"AwsCloudTrailInsight"}`)
+	ids := map[string]string{}
+	for name, src := range map[string]record.Source{
+		"index 0": {Bucket: "b", Key: "k", ETag: `"e1"`},
+		"index 1": {Bucket: "b", Key: "k", ETag: `"e1"`, Index: 1},
+		"etag":    {Bucket: "b", Key: "k", ETag: `"e2"`},
+		"key":     {Bucket: "b", Key: "k2", ETag: `"e1"`},
+	} {
+		out, err := r.Append(nil, ev, &src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		es, err := transcodetest.DecodeEntries(out)
+		if err != nil || len(es) != 1 {
+			t.Fatal(err)
+		}
+		id := idOf(t, es[0]).(string)
+		if id != string(record.AppendDerivedID(nil, &src)) {
+			t.Errorf("%s: id %s is not the derived id", name, id)
+		}
+		if other, dup := ids[id]; dup {
+			t.Errorf("%s and %s have the same id %s", name, other, id)
+		}
+		ids[id] = name
+	}
+}
+
+func TestRecordIDNoAllocs(t *testing.T) {
+	var r Raw
+	buf := make([]byte, 0, 4096)
+	for _, ev := range [][]byte{
+		[]byte(`{"eventVersion":"1.08","eventTime":"2024-01-02T03:04:05Z","eventID":"7116c6a1-3f24-4b3a-9c1e-0a1b2c3d4e5f"}`),
+		[]byte(`{"eventVersion":"1.07","eventTime":"2024-01-02T03:04:05Z","eventType":"AwsCloudTrailInsight"}`),
+	} {
+		if n := testing.AllocsPerRun(100, func() {
+			if _, err := r.Append(buf[:0], ev, testSrc); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Errorf("%s: %v allocations per event", ev, n)
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package ecs_test
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -10,30 +9,10 @@ import (
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/record"
 )
 
-// corpus returns every event of the project's test data plus, when the
-// shared folder is present, Elastic's inputs.
-func corpus(t testing.TB) []testutil.Event {
-	t.Helper()
-	events, err := testutil.LoadEvents(testutil.ProjectTestData())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if dir := testutil.SharedDir(); dir != "" {
-		more, err := testutil.LoadEvents(filepath.Join(dir, "testdata", "cloudtrail", "elastic-integrations"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		events = append(events, more...)
-	} else {
-		t.Log("shared folder not found (set SHARED_DIR): Elastic's inputs are not part of this run")
-	}
-	return events
-}
-
 // TestCorpus normalizes every test event: none may fail, each entry must
 // decode as [EventTime, map] with the source map and @timestamp.
 func TestCorpus(t *testing.T) {
-	events := corpus(t)
+	events := testutil.Corpus(t)
 	if len(events) < 790 {
 		t.Fatalf("only %d test events found", len(events))
 	}

@@ -70,7 +70,8 @@ func (e *encoder) Append(dst []byte, event []byte, src *record.Source) ([]byte, 
 	e.w.Reset(common.BeginEntry(dst, ts))
 	e.w.OpenMapElem()
 	e.body(ts, src)
-	common.WriteSource(&e.w, src, !timeOK)
+	id, _ := e.t.Str(e.f.eventID)
+	common.WriteSource(&e.w, src, id, !timeOK)
 	e.w.CloseKeep()
 	return e.w.B, nil
 }

@@ -129,7 +129,8 @@ func (e *encoder) Append(dst []byte, event []byte, src *record.Source) (out []by
 	e.w.Reset(common.BeginEntry(dst, ts))
 	e.w.OpenMapElem()
 	e.body(ts)
-	common.WriteSource(&e.w, src, !timeOK)
+	id, _ := e.t.Str(e.f.eventID)
+	common.WriteSource(&e.w, src, id, !timeOK)
 	e.w.CloseKeep()
 	return e.w.B, nil
 }

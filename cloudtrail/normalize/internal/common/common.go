@@ -26,8 +26,10 @@ func BeginEntry(b []byte, ts time.Time) []byte {
 	return msgpack.AppendEventTime(b, ts)
 }
 
-// WriteSource writes the record.SourceKey map into the open map of w.
-func WriteSource(w *mpw.Writer, src *record.Source, timeInvalid bool) {
+// WriteSource writes the record.SourceKey map into the open map of w;
+// eventID is the text of the event's eventID string (nil when it has none),
+// from which the record id (record.ID) is made.
+func WriteSource(w *mpw.Writer, src *record.Source, eventID []byte, timeInvalid bool) {
 	w.OpenMap(record.SourceKey)
 	var s record.Source
 	if src != nil {
@@ -37,6 +39,8 @@ func WriteSource(w *mpw.Writer, src *record.Source, timeInvalid bool) {
 	w.StrS("key", s.Key)
 	w.StrS("sqs_message_id", s.MessageID)
 	w.StrS("queue_url", s.QueueURL)
+	var idb [record.DerivedIDLen]byte
+	w.Str(record.IDKey, record.ID(eventID, &s, &idb))
 	if timeInvalid {
 		w.Bool("event_time_invalid", true)
 	}

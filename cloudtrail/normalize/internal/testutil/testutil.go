@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/msgpack"
@@ -337,6 +338,27 @@ func SharedDir() string {
 		return ""
 	}
 	return dir
+}
+
+// Corpus returns every event of the project's test data plus, when the
+// shared folder is present, Elastic's inputs (read in place: they are ELv2
+// and are not copied into the project).
+func Corpus(t testing.TB) []Event {
+	t.Helper()
+	events, err := LoadEvents(ProjectTestData())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dir := SharedDir(); dir != "" {
+		more, err := LoadEvents(filepath.Join(dir, "testdata", "cloudtrail", "elastic-integrations"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, more...)
+	} else {
+		t.Log("shared folder not found (set SHARED_DIR): Elastic's inputs are not part of this run")
+	}
+	return events
 }
 
 // LoadEvents reads every CloudTrail record below root: {"Records":[…]}
