@@ -36,3 +36,17 @@ int ct_log_enabled(void *api, void *ins, int level);
 void ct_log(void *api, int level, const char *msg);
 
 #endif
+
+/* Fluent Bit's own per-instance counters (docs/acknowledgement.md).
+ * ct_counters_open finds, with dlsym in the executable that loaded the
+ * plugin, the cmetrics encoder and this instance's metrics context. It
+ * returns NULL when any piece is missing (Fluent Bit built without metrics,
+ * a host that does not export them): the plugin then acknowledges by delay. */
+struct ct_counters;
+struct ct_counters *ct_counters_open(void *ins, char *name, size_t name_len);
+
+/* ct_counters_text encodes the instance's metrics as Prometheus text; the
+ * caller frees it with ct_counters_text_free. NULL on failure. */
+char *ct_counters_text(struct ct_counters *c, size_t *len);
+void ct_counters_text_free(struct ct_counters *c, char *text);
+void ct_counters_close(struct ct_counters *c);

@@ -43,6 +43,7 @@ type instance struct {
 	releaseMetrics func()        // stops serving this instance's metrics
 	stopSummary    chan struct{} // ends the periodic stats line
 	clients        *awsapi.Clients
+	counters       *counterReader // nil when acknowledging by delay
 }
 
 // The registry maps both the cgo handle Fluent Bit passes to the *Ctx
@@ -148,26 +149,39 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	col, err := collector.New(collector.Options{
+	opts := collector.Options{
 		Config:     cfg,
 		SQS:        clients.SQS,
 		S3:         clients.S3,
 		NewEncoder: newEnc,
 		Limits:     limits(cfg),
 		Log:        log,
-	})
+	}
+	counters, why := openCounters(ins)
+	if counters != nil {
+		opts.Counters = counters.read
+	}
+	opts.AckWhy = why
+	col, err := collector.New(opts)
 	if err != nil {
+		counters.close()
 		return nil, err
+	}
+	if !col.Counting() {
+		counters.close()
+		counters = nil
 	}
 	if err := col.Start(); err != nil {
+		counters.close()
 		return nil, err
 	}
-	inst := &instance{name: name, tid: tid, cfg: cfg, col: col, log: log, started: time.Now(), clients: clients, stopSummary: make(chan struct{})}
+	inst := &instance{name: name, tid: tid, cfg: cfg, col: col, log: log, started: time.Now(), clients: clients, stopSummary: make(chan struct{}), counters: counters}
 	if cfg.MetricsListen != "" {
 		src := collector.MetricsSource{C: col, Labels: metrics.Labels{{"instance", name}, {"queue_url", cfg.QueueURL}}}
 		release, err := metrics.Listen(cfg.MetricsListen, src)
 		if err != nil {
 			col.Stop(context.Background())
+			counters.close()
 			return nil, err
 		}
 		inst.releaseMetrics = release
@@ -186,7 +200,11 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 			}
 		}()
 	}
-	log.Infof("started: %s", strings.Join(cfg.Effective(), " "))
+	mode := "ack=counters"
+	if !col.Counting() {
+		mode = "ack=delay (" + col.AckReason() + ")"
+	}
+	log.Infof("started: %s; %s, delete margin %s", strings.Join(cfg.Effective(), " "), mode, cfg.DeleteMargin(col.Counting()))
 	return inst, nil
 }
 
@@ -201,6 +219,7 @@ func (inst *instance) stop() {
 			inst.pending = nil
 		}
 		inst.col.Stop(ctx)
+		inst.counters.close() // Fluent Bit destroys the metrics context after Exit
 		close(inst.stopSummary)
 		if inst.releaseMetrics != nil {
 			inst.releaseMetrics()

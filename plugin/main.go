@@ -130,6 +130,7 @@ func FLBPluginUnregister(def unsafe.Pointer) {
 	// Instances whose Exit was never called (an aborted start) are stopped
 	// here so that no goroutine keeps a message invisible.
 	for _, inst := range all() {
+		inst.col.CountersGone() // its metrics context may be gone already
 		inst.stop()
 		unregister(inst)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/ack"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/config"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/decode"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/metrics"
@@ -58,6 +59,12 @@ type Options struct {
 	NewEncoder func() (record.Encoder, error)
 	Limits     decode.Limits
 	Log        Logger
+	// Counters reads Fluent Bit's counters of this instance (package ack).
+	// nil, a failed first reading or ack=delay in Config: the collector
+	// acknowledges by delay.
+	Counters func() (ack.Counters, bool)
+	// AckWhy says why Counters is nil, for the start line.
+	AckWhy string
 }
 
 // Collector is one input instance's pipeline.
@@ -85,6 +92,13 @@ type Collector struct {
 	wg      sync.WaitGroup
 	started atomic.Bool
 
+	counters     func() (ack.Counters, bool)
+	readFailed   atomic.Bool
+	countersGone atomic.Bool
+	ackMu        sync.Mutex
+	tracker      *ack.Tracker // guarded by ackMu; its mode never changes
+	ackWhy       string
+
 	Stats Stats
 }
 
@@ -108,7 +122,17 @@ type Stats struct {
 	Errors     metrics.LabeledCounter // errors by class: receive, notification, download, decode, visibility, delete, internal
 	EventLag   metrics.Histogram      // seconds from eventTime to handover, sampled on the first event of each batch
 	MessageLag metrics.Histogram      // seconds from SQS SentTimestamp to receive
+
+	Handovers      metrics.LabeledCounter // handovers by what Fluent Bit did: accepted, dropped, absorbed
+	RecordsDropped atomic.Int64           // records in dropped handovers (each handed over again)
+	Rehanded       atomic.Int64           // accepted handovers that carried records dropped before
+	AckTimeouts    atomic.Int64           // handovers taken as stored after ack_timeout
+	AckLag         *metrics.Histogram     // seconds from handover to counted by Fluent Bit
 }
+
+// AckBuckets are the upper bounds, in seconds, of the acknowledgement lag:
+// Fluent Bit's engine drains ring buffers every 250 ms.
+var AckBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300}
 
 // New builds a collector. It makes no AWS call; Start begins the work.
 func New(o Options) (*Collector, error) {
@@ -116,7 +140,7 @@ func New(o Options) (*Collector, error) {
 		return nil, errors.New("collector: incomplete options")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Collector{
+	c := &Collector{
 		cfg:      o.Config,
 		sqs:      o.SQS,
 		s3:       o.S3,
@@ -129,7 +153,37 @@ func New(o Options) (*Collector, error) {
 		cancel:   cancel,
 		messages: make(map[string]*message),
 		wake:     make(chan struct{}, 1),
-	}, nil
+		counters: o.Counters,
+		ackWhy:   o.AckWhy,
+	}
+	c.Stats.AckLag = metrics.NewHistogram(AckBuckets)
+	c.tracker = c.newTracker()
+	return c, nil
+}
+
+// newTracker picks the acknowledgement mode: Fluent Bit's counters when they
+// can be read, else the delay.
+func (c *Collector) newTracker() *ack.Tracker {
+	switch {
+	case c.cfg.Ack == "delay":
+		c.ackWhy = "ack delay configured"
+	case c.counters == nil:
+	default:
+		if start, ok := c.counters(); ok {
+			return ack.NewCounting(start, c.cfg.DeleteMargin(true), c.cfg.AckTimeout)
+		}
+		c.ackWhy = "Fluent Bit's counters for this instance could not be read"
+	}
+	c.counters = nil
+	return ack.NewDelay(c.cfg.DeleteMargin(false))
+}
+
+// AckReason says why the collector acknowledges by delay ("" with counters).
+func (c *Collector) AckReason() string {
+	if c.Counting() {
+		return ""
+	}
+	return c.ackWhy
 }
 
 // Start launches the poller, the workers, the visibility heartbeat and the
@@ -183,6 +237,9 @@ func (c *Collector) Pause() {
 	c.mu.Lock()
 	c.paused = true
 	c.mu.Unlock()
+	c.ackMu.Lock()
+	c.tracker.Pause()
+	c.ackMu.Unlock()
 }
 
 // Resume undoes Pause.
@@ -190,6 +247,9 @@ func (c *Collector) Resume() {
 	c.mu.Lock()
 	c.paused = false
 	c.mu.Unlock()
+	c.ackMu.Lock()
+	c.tracker.Resume(time.Now())
+	c.ackMu.Unlock()
 	c.poke()
 }
 

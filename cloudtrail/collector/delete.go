@@ -8,10 +8,27 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/ack"
 )
 
-// deleter deletes messages whose records were all handed over once their
-// delete delay has passed, in batches of up to ten.
+// When a message is deleted.
+//
+// A message is deleted only when Fluent Bit has every record of every object
+// it names. Its batches are counted in message.pending from the moment a
+// worker queues them; a batch leaves that count only through acked, which
+// runs when the ack.Tracker says Fluent Bit has the handover that carried it
+// in a chunk (ack=counters), or delete_delay after the handover (ack=delay),
+// or when Fluent Bit's processors dropped the whole handover on purpose.
+// Handed (handover.go) feeds the tracker; the deleter below asks it every
+// tick. A message whose objects are all decoded and whose pending count is
+// zero is due; the deleter deletes it with DeleteMessageBatch.
+//
+// What is not acknowledged is never deleted: a failed message goes back to
+// SQS (message.go), and at stop (stop.go) every message with a batch still
+// unacknowledged is released for another replica to read again.
+
+// deleter acknowledges what the tracker lets go and deletes the messages
+// that became due, in batches of up to ten.
 func (c *Collector) deleter() {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
@@ -21,7 +38,94 @@ func (c *Collector) deleter() {
 			return
 		case <-t.C:
 		}
+		c.observeAcks(time.Now())
 		c.deleteNow(c.due(time.Now()))
+	}
+}
+
+// Counting reports whether acknowledgements come from Fluent Bit's counters.
+func (c *Collector) Counting() bool {
+	return c.tracker.Counting()
+}
+
+// AckMode is "counters" or "delay", for the start line and the metrics.
+func (c *Collector) AckMode() string {
+	if c.Counting() {
+		return "counters"
+	}
+	return "delay"
+}
+
+// readCounters reads Fluent Bit's counters; a failed reading is logged once
+// and leaves the tracker to its timeout.
+func (c *Collector) readCounters() (ack.Counters, bool) {
+	if c.countersGone.Load() {
+		return ack.Counters{}, false
+	}
+	cs, ok := c.counters()
+	if !ok && c.readFailed.CompareAndSwap(false, true) {
+		c.log.Warnf("queue %s: could not read Fluent Bit's counters for this instance; acknowledgements wait for ack_timeout", c.cfg.QueueURL)
+	}
+	return cs, ok
+}
+
+// CountersGone tells the collector that Fluent Bit's counters must not be
+// read any more (the instance's metrics context is being destroyed):
+// handovers not yet seen counted are then released at Stop, never deleted.
+func (c *Collector) CountersGone() { c.countersGone.Store(true) }
+
+// observeAcks gives the tracker a reading and acknowledges what it lets go.
+func (c *Collector) observeAcks(now time.Time) {
+	c.ackMu.Lock()
+	n := c.tracker.Outstanding()
+	c.ackMu.Unlock()
+	if n == 0 {
+		return
+	}
+	var records uint64
+	if c.Counting() {
+		cs, ok := c.readCounters()
+		if !ok {
+			return
+		}
+		records = cs.Records
+	}
+	c.ackMu.Lock()
+	done := c.tracker.Observe(records, now)
+	surplus := c.tracker.Surplus()
+	c.ackMu.Unlock()
+	if surplus {
+		c.log.Warnf("queue %s: Fluent Bit counted more records for this input than it was handed (a processor that adds records?); acknowledgements may come early", c.cfg.QueueURL)
+	}
+	c.settle(done, now)
+}
+
+// settle acknowledges the batches of handovers the tracker let go.
+func (c *Collector) settle(done []ack.Done, now time.Time) {
+	for _, d := range done {
+		if c.Counting() {
+			c.Stats.AckLag.Observe(d.Lag.Seconds())
+		}
+		if d.TimedOut {
+			c.Stats.AckTimeouts.Add(1)
+			c.log.Warnf("queue %s: Fluent Bit's record count did not cover a handover within ack_timeout %s (a processor that drops records?); taking it as stored", c.cfg.QueueURL, c.cfg.AckTimeout)
+		}
+		c.acked(d.Token.([]batch), now)
+	}
+}
+
+// acked takes batches out of their messages' pending counts; a message whose
+// objects are all decoded and whose records are all acknowledged is due.
+func (c *Collector) acked(bs []batch, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, b := range bs {
+		m := b.msg
+		m.pending--
+		if m.state == stateDecoded && m.pending == 0 {
+			m.state = stateAcked
+			m.deleteAt = now
+		}
 	}
 }
 
@@ -31,7 +135,7 @@ func (c *Collector) due(now time.Time) []*message {
 	defer c.mu.Unlock()
 	var out []*message
 	for id, m := range c.messages {
-		if m.state == stateHanded && !now.Before(m.deleteAt) {
+		if m.state == stateAcked && !now.Before(m.deleteAt) {
 			out = append(out, m)
 			delete(c.messages, id)
 		}

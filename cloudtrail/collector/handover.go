@@ -2,12 +2,18 @@ package collector
 
 import (
 	"time"
+
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/ack"
 )
 
 // Handover is the set of batches one callback gave to Fluent Bit. Pass it to
-// Handed once Fluent Bit has taken the bytes.
+// Handed from the cleanup callback that follows, on the same thread.
 type Handover struct {
 	batches []batch
+	// before is Fluent Bit's counters read just before the handover (valid
+	// when counted is set): Handed compares them with a reading after it.
+	before  ack.Counters
+	counted bool
 }
 
 // Chunks returns the encoded entries to copy, in order.
@@ -50,7 +56,11 @@ func (c *Collector) Take(max int) *Handover {
 	if len(bs) == 0 {
 		return nil
 	}
-	return &Handover{batches: bs}
+	h := &Handover{batches: bs}
+	if c.Counting() {
+		h.before, h.counted = c.readCounters()
+	}
+	return h
 }
 
 // Requeue gives back the batches of a handover that could not be passed to
@@ -62,28 +72,68 @@ func (c *Collector) Requeue(h *Handover) {
 	}
 }
 
-// Handed records that Fluent Bit has taken the records of h. A message whose
-// records have now all been handed over becomes due for deletion.
+// Handed is called once Fluent Bit has returned from appending h: it
+// learns what became of the handover (package ack) and acts on it. A
+// dropped handover goes back to the front of the queue, so the next callback
+// hands the same records over again, in the same order; an accepted one
+// waits in the tracker until Fluent Bit has it in a chunk.
 func (c *Collector) Handed(h *Handover) {
-	if h == nil {
+	if h == nil || len(h.batches) == 0 {
 		return
 	}
-	now := time.Now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i, b := range h.batches {
-		if i == 0 {
-			if t, ok := entryTime(b.data); ok {
-				c.Stats.EventLag.Observe(now.Sub(t).Seconds())
-			}
-		}
-		c.Stats.Records.Add(int64(b.events))
-		m := b.msg
-		m.pending--
-		if m.state == stateDecoded && m.pending == 0 {
-			m.state = stateHanded
-			m.deleteAt = now.Add(c.cfg.DeleteDelay)
+	outcome := ack.Accepted
+	if h.counted {
+		if after, ok := c.readCounters(); ok {
+			outcome = ack.Classify(h.before, after)
 		}
 	}
+	now := time.Now()
+	c.Stats.Handovers.Add(outcome.String(), 1)
+	switch outcome {
+	case ack.Dropped:
+		events := h.Events()
+		c.Stats.RecordsDropped.Add(int64(events))
+		c.log.Warnf("queue %s: Fluent Bit dropped a handover of %d records (its ring buffer stayed full: the engine is slower than the input); handing them over again", c.cfg.QueueURL, events)
+		c.requeueDropped(h.batches)
+	case ack.Absorbed:
+		c.acked(h.batches, now)
+	default:
+		rehanded := false
+		for i, b := range h.batches {
+			if i == 0 {
+				if t, ok := entryTime(b.data); ok {
+					c.Stats.EventLag.Observe(now.Sub(t).Seconds())
+				}
+			}
+			rehanded = rehanded || b.dropped
+			c.Stats.Records.Add(int64(b.events))
+		}
+		if rehanded {
+			c.Stats.Rehanded.Add(1)
+		}
+		c.ackMu.Lock()
+		c.tracker.Add(h.batches, h.Events(), now)
+		c.ackMu.Unlock()
+	}
 	h.batches = nil
+}
+
+// requeueDropped puts the batches of a dropped handover back at the front of
+// the queue, except those of messages that failed meanwhile: those return
+// to SQS and are read again whole.
+func (c *Collector) requeueDropped(bs []batch) {
+	keep := bs[:0]
+	var gone []batch
+	c.mu.Lock()
+	for _, b := range bs {
+		if b.msg.state == stateFailed {
+			gone = append(gone, b)
+			continue
+		}
+		b.dropped = true
+		keep = append(keep, b)
+	}
+	c.mu.Unlock()
+	c.acked(gone, time.Now())
+	c.queue.requeue(keep)
 }

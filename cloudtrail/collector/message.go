@@ -18,7 +18,7 @@ type msgState int
 const (
 	stateReceived msgState = iota // objects not all decoded
 	stateDecoded                  // all objects decoded, records not all handed over
-	stateHanded                   // every record handed over; delete is due at deleteAt
+	stateAcked                    // Fluent Bit has every record (package ack); delete is due at deleteAt
 	stateFailed                   // an object failed; the message goes back to SQS
 )
 

@@ -26,7 +26,13 @@ func (m MetricsSource) WriteMetrics(w *metrics.Writer) {
 	w.Counter("cloudtrail_objects_failed_total", "S3 objects that failed.", l, s.ObjectsFailed.Load())
 	w.Counter("cloudtrail_bytes_compressed_total", "Bytes read from S3.", l, s.BytesCompressed.Load())
 	w.Counter("cloudtrail_bytes_uncompressed_total", "Bytes of CloudTrail JSON decoded.", l, s.BytesRaw.Load())
-	w.Counter("cloudtrail_records_total", "Records handed to Fluent Bit.", l, s.Records.Load())
+	w.Counter("cloudtrail_records_total", "Records handed to Fluent Bit and accepted by it.", l, s.Records.Load())
+	w.Labeled("cloudtrail_handovers_total", "Handovers to Fluent Bit by what it did with them: accepted (into its ring buffer), dropped (ring buffer full; handed over again), absorbed (its processors kept none).", l, "result", &s.Handovers)
+	w.Counter("cloudtrail_records_dropped_total", "Records in handovers Fluent Bit dropped; each was handed over again.", l, s.RecordsDropped.Load())
+	w.Counter("cloudtrail_handovers_rehanded_total", "Accepted handovers that carried records Fluent Bit had dropped before.", l, s.Rehanded.Load())
+	w.Counter("cloudtrail_ack_timeouts_total", "Handovers taken as stored after ack_timeout because Fluent Bit's record count never covered them.", l, s.AckTimeouts.Load())
+	w.Histogram("cloudtrail_ack_lag_seconds", "Seconds from a handover to Fluent Bit counting its records into a chunk (ack=counters).", l, s.AckLag)
+	w.Gauge("cloudtrail_ack_mode", "1 for the acknowledgement mode in use: counters (Fluent Bit's own counters) or delay.", append(l[:len(l):len(l)], [2]string{"mode", m.C.AckMode()}), 1)
 	w.Counter("cloudtrail_visibility_extensions_total", "Visibility timeout extensions of messages being worked on.", l, s.Extensions.Load())
 	w.Labeled("cloudtrail_errors_total", "Errors by class.", l, "class", &s.Errors)
 	msgs, _, bytes := m.C.InFlight()
@@ -50,10 +56,11 @@ func (c *Collector) Summary(since time.Duration) string {
 	s := &c.Stats
 	msgs, _, bytes := c.InFlight()
 	return fmt.Sprintf("stats: messages received=%d deleted=%d failed=%d released=%d ignored=%d; objects=%d failed=%d; "+
-		"records=%d; bytes compressed=%s uncompressed=%s; in flight messages=%d objects=%d buffered=%s; "+
+		"records=%d; handovers dropped=%d ack=%s lag p99%s; bytes compressed=%s uncompressed=%s; in flight messages=%d objects=%d buffered=%s; "+
 		"event lag p50%s p99%s; uptime=%s",
 		s.MessagesReceived.Load(), s.MessagesDeleted.Load(), s.MessagesFailed.Load(), s.MessagesReleased.Load(), s.Ignored.Load(),
 		s.Objects.Load(), s.ObjectsFailed.Load(), s.Records.Load(),
+		s.Handovers.Snapshot()["dropped"], c.AckMode(), lagString(s.AckLag.Quantile(0.99), s.AckLag.Count()),
 		config.FormatSize(s.BytesCompressed.Load()), config.FormatSize(s.BytesRaw.Load()),
 		msgs, s.ObjectsInFlight.Load(), config.FormatSize(int64(bytes)),
 		lagString(s.EventLag.Quantile(0.5), s.EventLag.Count()), lagString(s.EventLag.Quantile(0.99), s.EventLag.Count()),
@@ -68,5 +75,5 @@ func lagString(sec float64, n int64) string {
 	if sec > 1e9 {
 		return ">1w"
 	}
-	return "<=" + (time.Duration(sec) * time.Second).String()
+	return "<=" + time.Duration(sec*float64(time.Second)).String()
 }

@@ -109,8 +109,8 @@ func (c *Collector) process(dec *decode.Decoder, j job) {
 		m.state = stateDecoded
 		c.active--
 		if m.pending == 0 {
-			m.state = stateHanded
-			m.deleteAt = time.Now().Add(c.cfg.DeleteDelay)
+			m.state = stateAcked
+			m.deleteAt = time.Now()
 		}
 		c.poke()
 	}

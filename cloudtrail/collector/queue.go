@@ -11,6 +11,9 @@ type batch struct {
 	data   []byte
 	events int
 	msg    *message
+	// dropped is set once Fluent Bit dropped a handover that carried the
+	// batch, for the re-handed metric.
+	dropped bool
 }
 
 // batchQueue is a FIFO of batches bounded by their total size. Workers block

@@ -3,10 +3,16 @@ package collector
 import (
 	"context"
 	"sync"
+	"time"
+
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/ack"
 )
 
 // Stop ends the collector within the deadline of ctx: it receives nothing
-// more, deletes the messages whose records were all handed over, and gives
+// more, settles the acknowledgements with a last reading of Fluent Bit's
+// counters (Fluent Bit's engine has stopped by now: what it counted is in a
+// chunk, what it did not count it discards), deletes the messages whose
+// records Fluent Bit has, and gives
 // every other message back to SQS at once (visibility 0) so that another
 // replica, or this one after a restart, takes it without waiting.
 func (c *Collector) Stop(ctx context.Context) {
@@ -27,12 +33,26 @@ func (c *Collector) Stop(ctx context.Context) {
 	}
 	c.queue.drain()
 
+	var final *ack.Counters
+	if c.Counting() {
+		if cs, ok := c.readCounters(); ok {
+			final = &cs
+		}
+	}
+	c.ackMu.Lock()
+	ok, lost := c.tracker.Final(final)
+	c.ackMu.Unlock()
+	c.settle(ok, time.Now())
+	if len(lost) > 0 {
+		c.log.Infof("queue %s: %d handovers were not in Fluent Bit's chunks when it stopped (it discards its ring buffer at exit); their messages return to the queue", c.cfg.QueueURL, len(lost))
+	}
+
 	c.mu.Lock()
 	var handed, release []*message
 	for id, m := range c.messages {
 		delete(c.messages, id)
 		switch m.state {
-		case stateHanded:
+		case stateAcked:
 			handed = append(handed, m)
 		case stateFailed:
 		default:
@@ -58,6 +78,6 @@ func (c *Collector) Stop(ctx context.Context) {
 		c.log.Warnf("queue %s: stopping before SQS confirmed every delete and release; those messages return when their visibility timeout ends", c.cfg.QueueURL)
 	}
 	if len(handed)+len(release) > 0 {
-		c.log.Infof("queue %s: stopped: deleted %d handed-over messages, returned %d unfinished messages to the queue", c.cfg.QueueURL, len(handed), len(release))
+		c.log.Infof("queue %s: stopped: deleted %d messages Fluent Bit has, returned %d unfinished messages to the queue", c.cfg.QueueURL, len(handed), len(release))
 	}
 }

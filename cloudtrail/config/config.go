@@ -33,7 +33,9 @@ type Config struct {
 	VisibilityTimeout time.Duration // asked on receive and renewed while a message is worked on
 	Workers           int           // parallel object downloads
 	BufferMaxSize     int           // bytes of records held for Fluent Bit, also the most handed over per callback
-	DeleteDelay       time.Duration // wait between handover and DeleteMessage
+	Ack               string        // auto (Fluent Bit's counters when found, else delay) or delay
+	DeleteDelay       time.Duration // extra margin before DeleteMessage; see DeleteMargin
+	AckTimeout        time.Duration // counters mode: how long a handover may stay uncounted
 
 	Schema        string // raw, ocsf, ecs
 	OCSFVersion   string
@@ -74,7 +76,9 @@ var Keys = []Key{
 	{"visibility_timeout", "5m", "Visibility timeout asked on receive and renewed every half of it while a message is processed (1s to 12h)."},
 	{"workers", "4", "Objects downloaded and decoded in parallel (1 to 64)."},
 	{"buffer_max_size", "12M", "Memory for decoded records waiting for Fluent Bit; also the most handed over per 1 s callback, so at most this much per second per instance."},
-	{"delete_delay", "5s", "Time between handing a message's last record to Fluent Bit and deleting the message, so the engine can store it first (0s to 1m)."},
+	{"ack", "auto", "How the plugin learns that Fluent Bit has a message's records before deleting it: auto reads Fluent Bit's own per-instance counters (accepted or dropped by the ring buffer, counted into chunks) when the binary exports them and falls back to delay otherwise; delay waits delete_delay after the handover (docs/reliability.md)."},
+	{"delete_delay", "auto", "Extra margin before a message is deleted (0s to 1m). With counters: after Fluent Bit counted the last records into a chunk, covering the filters that run before the chunk write (auto: 0.5s). With delay: after the last handover (auto: 5s)."},
+	{"ack_timeout", "30s", "With counters: a handed-over batch that Fluent Bit's record count still does not cover after this long (a processor that drops records) is taken as stored; the clock stops while the input is paused (5s to 1h)."},
 	{"schema", "raw", "Record format: raw (the CloudTrail event unchanged), ocsf or ecs."},
 	{"ocsf_version", "1.1.0", "OCSF version for schema ocsf: 1.1.0 or 1.5.0."},
 	{"ocsf_classes", "default", "OCSF classes: default (Authentication, Account Change, API Activity as AWS maps them) or api_activity."},
@@ -106,7 +110,9 @@ func Parse(get func(key string) string) (*Config, error) {
 		VisibilityTimeout:  p.duration("visibility_timeout", time.Second, 12*time.Hour),
 		Workers:            p.integer("workers", 1, 64),
 		BufferMaxSize:      int(p.size("buffer_max_size", 64<<10, 1<<30)),
-		DeleteDelay:        p.duration("delete_delay", 0, time.Minute),
+		Ack:                strings.ToLower(p.str("ack")),
+		DeleteDelay:        p.autoDuration("delete_delay", 0, time.Minute),
+		AckTimeout:         p.duration("ack_timeout", 5*time.Second, time.Hour),
 		Schema:             strings.ToLower(p.str("schema")),
 		OCSFVersion:        p.str("ocsf_version"),
 		OCSFClasses:        strings.ToLower(p.str("ocsf_classes")),
@@ -157,6 +163,11 @@ func (c *Config) validate() error {
 	}
 	if c.RoleSessionName != "" && !sessionNameRE.MatchString(c.RoleSessionName) {
 		return fmt.Errorf("role_session_name %q: must be 2-64 characters of letters, digits and =,.@-", c.RoleSessionName)
+	}
+	switch c.Ack {
+	case "auto", "delay":
+	default:
+		return fmt.Errorf("ack %q: unknown: use auto or delay", c.Ack)
 	}
 	switch c.Schema {
 	case "raw", "ocsf", "ecs":
@@ -280,6 +291,49 @@ func (p *parser) duration(key string, lo, hi time.Duration) time.Duration {
 	return d
 }
 
+// Auto is the value of a duration key left at "auto".
+const Auto time.Duration = -1
+
+// autoDuration is duration for a key whose default, "auto", depends on
+// something known only later; it returns Auto for it.
+func (p *parser) autoDuration(key string, lo, hi time.Duration) time.Duration {
+	if v, _ := p.raw(key); strings.EqualFold(v, "auto") {
+		return Auto
+	}
+	return p.duration(key, lo, hi)
+}
+
+func autoString(d time.Duration) string {
+	if d == Auto {
+		return "auto"
+	}
+	return d.String()
+}
+
+// Default delete margins, per acknowledgement mode (docs/reliability.md).
+const (
+	// DelayMargin: with only the timer, the wait from the last handover to
+	// the delete. 2 s lost events in the SIGKILL test on a starved node.
+	DelayMargin = 5 * time.Second
+	// CountedMargin: with Fluent Bit's counters, the wait from the moment
+	// records_total covered the last handover, when no later handover shows
+	// that the engine finished it. Without filters the chunk write follows the
+	// count within microseconds; the margin is for filters.
+	CountedMargin = 500 * time.Millisecond
+)
+
+// DeleteMargin is delete_delay, or its default for the acknowledgement mode.
+func (c *Config) DeleteMargin(counters bool) time.Duration {
+	switch {
+	case c.DeleteDelay != Auto:
+		return c.DeleteDelay
+	case counters:
+		return CountedMargin
+	default:
+		return DelayMargin
+	}
+}
+
 func (p *parser) size(key string, lo, hi int64) int64 {
 	v, _ := p.raw(key)
 	n, err := ParseSize(v)
@@ -397,7 +451,9 @@ func (c *Config) Effective() []string {
 		"visibility_timeout=" + c.VisibilityTimeout.String(),
 		"workers=" + strconv.Itoa(c.Workers),
 		"buffer_max_size=" + FormatSize(int64(c.BufferMaxSize)),
-		"delete_delay=" + c.DeleteDelay.String(),
+		"ack=" + c.Ack,
+		"delete_delay=" + autoString(c.DeleteDelay),
+		"ack_timeout=" + c.AckTimeout.String(),
 		"schema=" + c.Schema,
 		"tls_verify=" + onoff(c.TLSVerify),
 		"bucket_allowlist=" + strings.Join(c.BucketAllow, ","),
