@@ -127,6 +127,9 @@ func (c *Collector) fetch(ctx context.Context, dec *decode.Decoder, src *record.
 		return decode.Stats{}, fmt.Errorf("download: %w", err)
 	}
 	defer out.Body.Close()
+	// The ETag makes the ids of events without an eventID differ between
+	// versions of an object at the same key (record.ID).
+	src.ETag = aws.ToString(out.ETag)
 	body := io.Reader(out.Body)
 	if lim := c.cfg.MaxObjectSize; lim > 0 {
 		if n := aws.ToInt64(out.ContentLength); n > lim {
