@@ -5,10 +5,7 @@
 package fault
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -150,33 +147,40 @@ func startHarness(t *testing.T, env []string, args ...string) *run {
 	return r
 }
 
+// exited reports whether the harness process has exited.
+func (r *run) exited() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // counts returns how many records carry each eventID.
 func (r *run) counts() map[string]int {
-	b, _ := os.ReadFile(r.out)
+	r.t.Helper()
+	type line struct {
+		Record map[string]any `json:"record"`
+	}
 	got := map[string]int{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		var l struct {
-			Record map[string]any `json:"record"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			r.t.Fatalf("harness printed a line that is not JSON: %v: %.200s", err, sc.Text())
-		}
+	// r.exited() is evaluated before the file is read.
+	for _, l := range testenv.ReadHarnessOutput[line](r.t, r.out, r.exited()) {
 		id, _ := l.Record["eventID"].(string)
 		got[id]++
 	}
 	return got
 }
 
-// stop sends SIGTERM and requires a clean exit.
+// stop sends SIGTERM and requires a clean exit. The limit only catches a
+// hang: it leaves room for a machine starved of CPU.
 func (r *run) stop() {
 	r.t.Helper()
 	r.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-r.done:
-	case <-time.After(15 * time.Second):
-		r.t.Fatal("harness did not exit within 15 s of SIGTERM")
+	case <-time.After(60 * time.Second):
+		r.t.Fatal("harness did not exit within 60 s of SIGTERM")
 	}
 	if code := r.cmd.ProcessState.ExitCode(); code != 0 {
 		r.t.Fatalf("harness exit code %d (a crash, or a malformed record handed over)", code)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/test/faultproxy"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/test/seed"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/test/testenv"
 )
 
 // exactlyOnce checks that every wanted eventID arrived, and arrived once
@@ -216,8 +217,13 @@ func TestAssumeRoleFailuresAndExpiringCredentials(t *testing.T) {
 	}
 	const extID = "faultSuiteExternalId-5f3c9a"
 	r := e.start("role_arn=arn:aws:iam::000000000000:role/cloudtrail-reader", "external_id="+extID)
-	// More objects arrive after the first credentials expired.
-	time.Sleep(6 * time.Second)
+	// More objects arrive after the first credentials expired: 4 refused
+	// AssumeRole calls, the first credentials, then their renewal (the plugin
+	// long-polls SQS meanwhile, so it needs them).
+	testenv.WaitFor(t, 60*time.Second, "the first assumed credentials renewed", func() bool {
+		r.alive()
+		return e.px.Count("sts:AssumeRole") >= 6
+	})
 	if err := w.Add(ctx, e.srv, e.bucket, "sts-late", 4, 200); err != nil {
 		t.Fatal(err)
 	}

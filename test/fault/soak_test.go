@@ -83,7 +83,7 @@ func TestSoak(t *testing.T) {
 	l.Close()
 	r := e.start("metrics_listen="+addr, "visibility_timeout=3s", "log_level=info", "metrics_log_interval=0s")
 	metricsURL := "http://" + addr + "/metrics"
-	testenv.WaitFor(t, 20*time.Second, "metrics endpoint", func() bool {
+	testenv.WaitFor(t, 60*time.Second, "metrics endpoint", func() bool {
 		_, err := procSample(r.cmd.Process.Pid, metricsURL)
 		return err == nil
 	})

@@ -35,7 +35,7 @@ func TestTLSVerification(t *testing.T) {
 	t.Run("verify on refuses", func(t *testing.T) {
 		e.t = t
 		r := e.start()
-		testenv.WaitFor(t, 20*time.Second, "a certificate error", func() bool {
+		testenv.WaitFor(t, 60*time.Second, "a certificate error", func() bool {
 			r.alive()
 			return len(r.lines("certificate")) > 0
 		})
@@ -57,7 +57,7 @@ func TestTLSVerification(t *testing.T) {
 		r := startHarness(t, []string{"AWS_REGION=" + emu.Region, "AWS_ACCESS_KEY_ID=" + baseKeyID, "AWS_SECRET_ACCESS_KEY=" + baseSecret,
 			"AWS_EC2_METADATA_DISABLED=true", "AWS_CA_BUNDLE=" + bundle},
 			"--input", "cloudtrail", "queue_url="+e.queue, "endpoint_url="+px.URL, "wait_time=1s", "delete_delay=0s")
-		got := e.waitAll(r, w.Want, 30*time.Second)
+		got := e.waitAll(r, w.Want, 90*time.Second)
 		r.stop()
 		if miss := w.Missing(got); len(miss) > 0 {
 			t.Fatalf("%d eventIDs missing", len(miss))
@@ -70,7 +70,7 @@ func TestTLSVerification(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := e.start("tls_verify=off")
-		got := e.waitAll(r, w.Want, 30*time.Second)
+		got := e.waitAll(r, w.Want, 90*time.Second)
 		r.stop()
 		if miss := w.Missing(got); len(miss) > 0 {
 			t.Fatalf("%d eventIDs missing", len(miss))

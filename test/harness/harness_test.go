@@ -6,7 +6,6 @@
 package harness
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -20,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/test/testenv"
 )
 
 type tools struct {
@@ -104,6 +105,8 @@ type event struct {
 	line int
 }
 
+// parseLog reads the fake plugin's call log, which it may still be appending
+// to: a last line without its '\n' is still being written and is left out.
 func parseLog(t *testing.T, path string) []event {
 	t.Helper()
 	data, err := os.ReadFile(path)
@@ -113,13 +116,15 @@ func parseLog(t *testing.T, path string) []event {
 		}
 		t.Fatal(err)
 	}
+	lines, _ := testenv.CompleteLines(data)
 	var evs []event
-	for i, ln := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+	for _, b := range lines {
+		ln := strings.TrimSpace(string(b))
 		if ln == "" {
 			continue
 		}
 		parts := strings.Fields(ln)
-		e := event{name: parts[0], f: map[string]string{}, inst: -99, arg: -99, line: i}
+		e := event{name: parts[0], f: map[string]string{}, inst: -99, arg: -99, line: len(evs)}
 		for _, p := range parts[1:] {
 			k, v, ok := strings.Cut(p, "=")
 			if !ok {
@@ -141,28 +146,10 @@ func parseLog(t *testing.T, path string) []event {
 	return evs
 }
 
-func parseOut(t *testing.T, path string) []map[string]any {
+// outLines counts the complete lines of the harness's output while it runs.
+func outLines(t *testing.T, path string) int {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var recs []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		if len(sc.Bytes()) == 0 {
-			continue
-		}
-		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
-		dec.UseNumber()
-		var m map[string]any
-		if err := dec.Decode(&m); err != nil {
-			t.Fatalf("output line is not valid JSON: %v: %q", err, sc.Text())
-		}
-		recs = append(recs, m)
-	}
-	return recs
+	return len(testenv.ReadHarnessOutput[json.RawMessage](t, path, false))
 }
 
 // run starts the harness; while it runs, during(pid, logPath, outPath) may act on it.
@@ -197,7 +184,7 @@ func run(t *testing.T, env []string, during func(pid int, logPath, outPath strin
 	r := result{rc: rc, stderr: stderr.String(), pid: cmd.Process.Pid}
 	r.events = parseLog(t, logPath)
 	if _, err := os.Stat(outPath); err == nil {
-		r.records = parseOut(t, outPath)
+		r.records = testenv.ReadHarnessOutput[map[string]any](t, outPath, true)
 	}
 	return r
 }
@@ -282,11 +269,7 @@ func termWhen(t *testing.T, what string, cond func(evs []event, outLines int) bo
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			evs := parseLog(t, logPath)
-			n := 0
-			if b, err := os.ReadFile(outPath); err == nil {
-				n = bytes.Count(b, []byte("\n"))
-			}
-			if cond(evs, n) {
+			if cond(evs, outLines(t, outPath)) {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -427,7 +410,7 @@ func TestShutdownOrderAndThreads(t *testing.T) {
 	tl := getTools(t)
 	var comms []string
 	r := run(t, nil, func(pid int, logPath, _ string) {
-		waitFor(t, logPath, 10*time.Second, "callbacks", func(evs []event) bool {
+		waitFor(t, logPath, 30*time.Second, "callbacks", func(evs []event) bool {
 			return count(evs, "COLLECT", 0) >= 2 && count(evs, "COLLECT", 1) >= 2
 		})
 		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/comm", pid))
@@ -666,15 +649,13 @@ func TestPauseResumeSignals(t *testing.T) {
 	var pausedAt, resumedAt int
 	var outDuringRun int
 	r := run(t, nil, func(pid int, logPath, outPath string) {
-		waitFor(t, logPath, 10*time.Second, "callbacks", func(evs []event) bool {
+		waitFor(t, logPath, 30*time.Second, "callbacks", func(evs []event) bool {
 			return count(evs, "COLLECT", 0) >= 2 && count(evs, "COLLECT", 1) >= 2
 		})
 		// output is flushed after every callback: a test can tail it
-		if b, err := os.ReadFile(outPath); err == nil {
-			outDuringRun = bytes.Count(b, []byte("\n"))
-		}
+		outDuringRun = outLines(t, outPath)
 		syscall.Kill(pid, syscall.SIGUSR1)
-		evs := waitFor(t, logPath, 10*time.Second, "pause", func(evs []event) bool {
+		evs := waitFor(t, logPath, 30*time.Second, "pause", func(evs []event) bool {
 			return count(evs, "PAUSE", 0) == 1 && count(evs, "PAUSE", 1) == 1
 		})
 		pausedAt = len(evs)
@@ -682,7 +663,7 @@ func TestPauseResumeSignals(t *testing.T) {
 		evs = parseLog(t, logPath)
 		resumedAt = len(evs)
 		syscall.Kill(pid, syscall.SIGUSR2)
-		waitFor(t, logPath, 10*time.Second, "callbacks after resume", func(evs []event) bool {
+		waitFor(t, logPath, 30*time.Second, "callbacks after resume", func(evs []event) bool {
 			return len(evs) > resumedAt && count(evs[resumedAt:], "COLLECT", 0) >= 2 && count(evs[resumedAt:], "COLLECT", 1) >= 2
 		})
 		syscall.Kill(pid, syscall.SIGTERM)
@@ -718,11 +699,11 @@ func TestEmulatedPauseBugHitsLastInstance(t *testing.T) {
 	tl := getTools(t)
 	var pausedAt int
 	r := run(t, nil, func(pid int, logPath, _ string) {
-		waitFor(t, logPath, 10*time.Second, "callbacks", func(evs []event) bool {
+		waitFor(t, logPath, 30*time.Second, "callbacks", func(evs []event) bool {
 			return count(evs, "COLLECT", 0) >= 1 && count(evs, "COLLECT", 1) >= 1
 		})
 		syscall.Kill(pid, syscall.SIGUSR1)
-		evs := waitFor(t, logPath, 10*time.Second, "pause", func(evs []event) bool {
+		evs := waitFor(t, logPath, 30*time.Second, "pause", func(evs []event) bool {
 			return count(evs, "PAUSE", -100) == 2
 		})
 		pausedAt = len(evs)

@@ -32,12 +32,12 @@ func TestAssumeRoleWithExternalID(t *testing.T) {
 		"delete_delay=0s", "role_arn=arn:aws:iam::000000000000:role/cloudtrail-reader", "external_id=ext-secret-42",
 		"role_session_name=ct-test", "log_level=debug")
 	testenv.WaitFor(t, 30*time.Second, "records read with the assumed role", func() bool { return len(h.records()) >= want })
-	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if err := srv.WaitEmpty(wctx, q); err != nil {
 		t.Fatal(err)
 	}
-	h.stop(10 * time.Second)
+	h.stop(stopLimit)
 	log := h.stderr.String()
 	for _, secret := range []string{"base-secret-never-logged", "ext-secret-42"} {
 		if strings.Contains(log, secret) {
@@ -63,7 +63,7 @@ func TestAssumeRoleIsUsed(t *testing.T) {
 	h := startHarness(t, env, "--input", "cloudtrail", "queue_url="+q, "wait_time=1s",
 		"role_arn=arn:aws:iam::000000000000:role/cloudtrail-reader", "external_id=ext-secret-42")
 	testenv.WaitFor(t, 30*time.Second, "an AssumeRole error", func() bool { return strings.Contains(h.stderr.String(), "AssumeRole") })
-	h.stop(10 * time.Second)
+	h.stop(stopLimit)
 	if v, _, _ := srv.Depth(ctx, q); v != 1 {
 		t.Fatalf("the message was received without the role: %d visible", v)
 	}

@@ -22,7 +22,7 @@ func TestCheckOnStart(t *testing.T) {
 	h := startHarness(t, env, "--input", "cloudtrail", "queue_url="+srv.URL+"/000000000000/absent", "check_on_start=on")
 	select {
 	case <-h.done:
-	case <-time.After(30 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatal("harness kept running although a check failed")
 	}
 	if code := h.cmd.ProcessState.ExitCode(); code != 255 {
@@ -51,7 +51,7 @@ func TestCheckOnStart(t *testing.T) {
 			t.Errorf("log lacks %q", s)
 		}
 	}
-	if _, code := h.stop(10 * time.Second); code != 0 {
+	if _, code := h.stop(stopLimit); code != 0 {
 		t.Errorf("exit code %d", code)
 	}
 }

@@ -4,10 +4,7 @@
 package integration
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,20 +67,27 @@ type line struct {
 	Record map[string]any `json:"record"`
 }
 
-func (r *run) records() []line {
-	b, _ := os.ReadFile(r.out)
-	var out []line
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		var l line
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			r.t.Fatalf("harness printed a line that is not JSON: %v: %.200s", err, sc.Text())
-		}
-		out = append(out, l)
+// exited reports whether the harness process has exited.
+func (r *run) exited() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
 	}
-	return out
 }
+
+// records returns the records the harness has printed so far.
+func (r *run) records() []line {
+	r.t.Helper()
+	// r.exited() is evaluated before the file is read.
+	return testenv.ReadHarnessOutput[line](r.t, r.out, r.exited())
+}
+
+// stopLimit is how long stop waits for the harness to exit after SIGTERM.
+// It only catches a hang (shutdown time is checked where it matters), so it
+// leaves room for a machine starved of CPU.
+const stopLimit = 60 * time.Second
 
 // stop sends SIGTERM and waits for the harness to exit, returning how long
 // the shutdown took and the exit code.
@@ -133,7 +137,7 @@ func TestPluginDrainsEveryNotificationShape(t *testing.T) {
 	if err := srv.WaitEmpty(wctx, sc.QueueURL); err != nil {
 		t.Fatal(err)
 	}
-	took, code := h.stop(10 * time.Second)
+	took, code := h.stop(stopLimit)
 	if code != 0 {
 		t.Fatalf("harness exit code %d", code)
 	}
@@ -203,7 +207,7 @@ func TestTwoInstancesTwoQueues(t *testing.T) {
 		return v1+f1+v2+f2 == 0
 	})
 	time.Sleep(1500 * time.Millisecond)
-	if _, code := h.stop(10 * time.Second); code != 0 {
+	if _, code := h.stop(stopLimit); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
 	got := map[string]map[string]bool{"a": {}, "b": {}}
@@ -238,7 +242,7 @@ func TestBadConfigFailsInit(t *testing.T) {
 		h := startHarness(t, nil, "--input", "cloudtrail", "queue_url=https://sqs.us-east-1.amazonaws.com/123456789012/q", tc.kv)
 		select {
 		case <-h.done:
-		case <-time.After(20 * time.Second):
+		case <-time.After(60 * time.Second):
 			t.Fatal("harness did not exit on a bad configuration")
 		}
 		if code := h.cmd.ProcessState.ExitCode(); code != 255 {
@@ -257,9 +261,11 @@ func TestPauseStopsIntakeAndResumeDrains(t *testing.T) {
 	srv.CreateBucket(ctx, "trail", "ct")
 	h := startHarness(t, awsEnv(srv), "--interval-ms", "300", "--input", "cloudtrail", "queue_url="+q,
 		"endpoint_url="+srv.URL, "wait_time=1s", "delete_delay=0s")
-	testenv.WaitFor(t, 20*time.Second, "start", func() bool { return strings.Contains(h.stderr.String(), "started") })
+	testenv.WaitFor(t, 60*time.Second, "start", func() bool { return strings.Contains(h.stderr.String(), "started") })
 	h.cmd.Process.Signal(syscall.SIGUSR1)
-	time.Sleep(2 * time.Second) // a long poll in flight at pause time ends
+	// A long poll in flight at pause time goes on: let it end (wait_time=1s,
+	// with room for a machine starved of CPU) before objects arrive.
+	time.Sleep(4 * time.Second)
 	files, _ := seed.Corpus(filepath.Join(emu.Root(), "test", "testdata", "cloudtrail", "stratus-red-team"))
 	for i, f := range files[:4] {
 		srv.Put(ctx, "trail", seed.Key("111122223333", "us-east-1", i), seed.Gzip(f.JSON))
@@ -277,7 +283,7 @@ func TestPauseStopsIntakeAndResumeDrains(t *testing.T) {
 	if err := srv.WaitEmpty(wctx, q); err != nil {
 		t.Fatal(err)
 	}
-	if _, code := h.stop(10 * time.Second); code != 0 {
+	if _, code := h.stop(stopLimit); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
 	if len(h.records()) == 0 {
@@ -298,9 +304,9 @@ func TestShutdownReturnsUnfinishedMessages(t *testing.T) {
 	// and decoded but their records cannot all be handed over.
 	h := startHarness(t, awsEnv(srv), "--mem-buf-limit", "1", "--input", "cloudtrail", "queue_url="+q,
 		"endpoint_url="+srv.URL, "wait_time=1s", "delete_delay=0s", "workers=2", "buffer_max_size=64K")
-	testenv.WaitFor(t, 20*time.Second, "first records", func() bool { return len(h.records()) > 0 })
+	testenv.WaitFor(t, 60*time.Second, "first records", func() bool { return len(h.records()) > 0 })
 	time.Sleep(2 * time.Second)
-	took, code := h.stop(10 * time.Second)
+	took, code := h.stop(stopLimit)
 	if code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
@@ -347,7 +353,7 @@ func TestPauseBugTwoInstances(t *testing.T) {
 		}
 		return n
 	}
-	testenv.WaitFor(t, 20*time.Second, "instance a paused", func() bool {
+	testenv.WaitFor(t, 60*time.Second, "instance a paused", func() bool {
 		return strings.Contains(h.stderr.String(), "cloudtrail.0 paused")
 	})
 	before := countA()
@@ -358,7 +364,7 @@ func TestPauseBugTwoInstances(t *testing.T) {
 	if v, f, _ := srv.Depth(ctx, queues[0]); v+f == 0 {
 		t.Fatal("instance a's queue drained although it was paused")
 	}
-	if _, code := h.stop(10 * time.Second); code != 0 {
+	if _, code := h.stop(stopLimit); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
 }

@@ -106,10 +106,10 @@ func TestMetricsAndSummary(t *testing.T) {
 	if !strings.Contains(text, "# TYPE cloudtrail_event_lag_seconds histogram") {
 		t.Error("lag histogram missing")
 	}
-	testenv.WaitFor(t, 5*time.Second, "a stats summary line", func() bool {
+	testenv.WaitFor(t, 30*time.Second, "a stats summary line", func() bool {
 		return strings.Contains(h.stderr.String(), "[input:cloudtrail:cloudtrail.1] stats: messages received=6 deleted=6")
 	})
-	h.stop(10 * time.Second)
+	h.stop(stopLimit)
 	if _, err := http.Get("http://" + addr + "/metrics"); err == nil {
 		t.Error("metrics still served after the instances exited")
 	}
@@ -158,7 +158,7 @@ func TestHotReloadMidIngestion(t *testing.T) {
 	if g := value(text, "cloudtrail_go_goroutines"); g > 25 {
 		t.Errorf("%v goroutines after the reload: the old instance left some behind", g)
 	}
-	if _, code := h.stop(10 * time.Second); code != 0 {
+	if _, code := h.stop(stopLimit); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
 }

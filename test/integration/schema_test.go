@@ -63,7 +63,7 @@ func TestNormalizedSchemas(t *testing.T) {
 		n := perTag()
 		return n["raw"] >= events && n["ocsf"] >= events && n["ecs"] >= events
 	})
-	if _, code := h.stop(10 * time.Second); code != 0 {
+	if _, code := h.stop(stopLimit); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
 	byID := map[string]map[string]map[string]any{"raw": {}, "ocsf": {}, "ecs": {}}

@@ -5,6 +5,7 @@ package testenv
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -115,4 +116,66 @@ func WaitFor(tb testing.TB, limit time.Duration, what string, cond func() bool) 
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// CompleteLines splits what has been read so far of a file another process
+// appends to into its complete lines (without their '\n') and the tail after
+// the last '\n'. A read that races a write sees the bytes the kernel has
+// copied so far, so while the writer runs the tail is a line still being
+// written: it is not a line yet.
+func CompleteLines(b []byte) (lines [][]byte, tail []byte) {
+	for {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return lines, b
+		}
+		lines = append(lines, b[:i])
+		b = b[i+1:]
+	}
+}
+
+// ReadHarnessOutput reads the JSON lines the harness has written so far to
+// its --out file (one per record handed over, see test/harness/README.md),
+// each decoded into a T with numbers kept as json.Number. It is the one way
+// the tests read that file.
+//
+// The harness may be writing while this reads: it appends a callback's lines
+// with one fwrite+fflush, which stdio splits into several write() calls, and
+// even one large write() reaches the file page by page. So the file may end in
+// the first part of a line; that tail is left for a later read. exited says
+// the harness process had exited before this call (evaluate it before
+// reading): every line it writes ends in '\n', so then a tail is an error (it
+// died in the middle of a line). A complete line that is not JSON is always an
+// error. A missing file is no output yet.
+func ReadHarnessOutput[T any](tb testing.TB, path string, exited bool) []T {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if os.IsNotExist(err) && !exited {
+			return nil
+		}
+		tb.Fatalf("harness output: %v", err)
+	}
+	lines, tail := CompleteLines(b)
+	if exited && len(tail) > 0 {
+		tb.Fatalf("harness output %s ends in an unterminated line after the harness exited (it died in the middle of a line): %.200q", path, tail)
+	}
+	out := make([]T, 0, len(lines))
+	for i, l := range lines {
+		if len(l) == 0 {
+			continue
+		}
+		var v T
+		dec := json.NewDecoder(bytes.NewReader(l))
+		dec.UseNumber()
+		err := dec.Decode(&v)
+		if err == nil && dec.More() {
+			err = fmt.Errorf("text after the JSON value")
+		}
+		if err != nil {
+			tb.Fatalf("harness output line %d is not one JSON value: %v: %.200q", i+1, err, l)
+		}
+		out = append(out, v)
+	}
+	return out
 }
