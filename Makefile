@@ -7,6 +7,7 @@
 #   make bench     decode-path benchmarks (benchstat-friendly)
 #   make loadtest  1M events through Fluent Bit (not part of make test)
 #   make soak      an hour of load with faults, RSS/fds/goroutines flat (not part of make test)
+#   make crashloop N=20   the SIGKILL test N times in a row, two busy loops competing (needs fluent-bit)
 
 GO        ?= go
 BUILD     := build
@@ -24,7 +25,7 @@ export AWSEMU           := $(abspath $(AWSEMU))
 
 GO_SOURCES := $(shell find plugin cloudtrail -name '*.go' -not -name '*_test.go') plugin/flb.c plugin/flb.h go.mod go.sum
 
-.PHONY: all build cloudtrail-check harness awsemu test vet bench loadtest demo clean docker soak
+.PHONY: all build cloudtrail-check harness awsemu test vet bench loadtest demo clean docker soak crashloop
 
 all: build cloudtrail-check
 
@@ -73,6 +74,18 @@ loadtest: build harness awsemu
 SOAK_DURATION ?= 1h
 soak: build harness awsemu
 	SOAK_DURATION=$(SOAK_DURATION) SOAK_OUT=$(abspath $(BUILD))/soak.csv $(GO) test -count=1 -timeout 3h -run '^TestSoak$$' -v ./test/fault
+
+# SIGKILL a real Fluent Bit mid-ingestion N times (each run kills it twice,
+# with two busy loops on the CPU): 0 events missing and < 10 % duplicates
+# every time. One log per run in build/crashloop-N.log.
+N ?= 20
+crashloop: build harness awsemu
+	@pass=0; for i in $$(seq 1 $(N)); do \
+	  if $(GO) test -count=1 -timeout 15m -run '^TestSIGKILLWithFilesystemStorage$$' -v ./test/e2e > $(BUILD)/crashloop-$$i.log 2>&1; then \
+	    pass=$$((pass+1)); r=PASS; else r=FAIL; fi; \
+	  grep -q 'SKIP' $(BUILD)/crashloop-$$i.log && { echo "SKIPPED: no fluent-bit (see $(BUILD)/crashloop-$$i.log)"; exit 1; }; \
+	  echo "run $$i: $$r: $$(grep -o '[0-9]* eventIDs, [0-9]* duplicates ([0-9.]*%)' $(BUILD)/crashloop-$$i.log)"; \
+	done; echo "crashloop: $$pass of $(N) runs passed"; test $$pass -eq $(N)
 
 demo: build harness awsemu
 	$(GO) run ./test/demo $(ARGS)

@@ -28,7 +28,7 @@ func openCounters(ins unsafe.Pointer) (*counterReader, string) {
 	var name [256]C.char
 	c := C.ct_counters_open(ins, &name[0], C.size_t(len(name)))
 	if c == nil {
-		return nil, "this Fluent Bit exports no metrics API (built without metrics, or not Fluent Bit)"
+		return nil, "the host exports no metrics API: Fluent Bit built without metrics?"
 	}
 	return &counterReader{c: c, name: C.GoString(&name[0])}, ""
 }

@@ -99,6 +99,9 @@ func TestHotReloadInRealFluentBit(t *testing.T) {
 	if !strings.Contains(log, "reload") {
 		t.Fatal("no reload in the log")
 	}
+	if n := strings.Count(log, "; ack=counters"); n != 2 {
+		t.Errorf("%d of 2 instances (before and after the reload) acknowledge by Fluent Bit's counters", n)
+	}
 	dups := 0
 	for id, n := range got() {
 		if n > sc.Want[id] {

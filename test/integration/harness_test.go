@@ -231,6 +231,11 @@ func TestTwoInstancesTwoQueues(t *testing.T) {
 			t.Errorf("no start line for %s", name)
 		}
 	}
+	// The harness exports no Fluent Bit metrics API: the plugin must say it
+	// falls back to the delay, once per instance.
+	if n := strings.Count(h.stderr.String(), "; ack=delay (the host exports no metrics API"); n != 2 {
+		t.Errorf("%d of 2 start lines say ack=delay with the reason", n)
+	}
 }
 
 func TestBadConfigFailsInit(t *testing.T) {

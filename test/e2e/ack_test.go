@@ -1,0 +1,356 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/test/seed"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/test/testenv"
+)
+
+// eventIDs counts the eventIDs in out_file outputs, one file per Fluent Bit
+// run so a line torn by a kill cannot glue to the next run's first line.
+func eventIDs(t *testing.T, paths ...string) map[string]int {
+	got := map[string]int{}
+	for _, p := range paths {
+		for _, r := range records(t, p) {
+			id, _ := r["eventID"].(string)
+			got[id]++
+		}
+	}
+	return got
+}
+
+// statsValue reads a number from the last stats line an instance logged.
+func statsValue(t *testing.T, log, instance, field string) int {
+	t.Helper()
+	re := regexp.MustCompile(`\[input:cloudtrail:` + regexp.QuoteMeta(instance) + `\] stats: .*?\b` + regexp.QuoteMeta(field) + `=(\d+)`)
+	m := re.FindAllStringSubmatch(log, -1)
+	if m == nil {
+		t.Fatalf("no stats line with %s for %s in the log", field, instance)
+	}
+	n, _ := strconv.Atoi(m[len(m)-1][1])
+	return n
+}
+
+// stopWithin sends SIGTERM and waits for the exit, failing after limit.
+func (fb *fluentBit) stopWithin(limit time.Duration) {
+	fb.t.Helper()
+	fb.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-fb.done:
+	case <-time.After(limit):
+		fb.t.Fatalf("fluent-bit did not exit within %s of SIGTERM", limit)
+	}
+}
+
+// TestRingBufferDropsAreHandedAgain is the case that lost events when a
+// message was deleted on a timer: Fluent Bit's ring buffer for the input
+// holds two entries, and a Lua filter stalls the engine 2 s every 2,000
+// records, so Fluent Bit drops handovers ("could not enqueue records into
+// the ring buffer"). The plugin must see each drop in Fluent Bit's counters
+// and hand the records over again. Half-way, Fluent Bit is stopped with
+// SIGTERM while entries wait in its ring (which it discards at exit): those
+// messages must not be deleted. Every event must arrive.
+func TestRingBufferDropsAreHandedAgain(t *testing.T) {
+	testenv.FluentBit(t)
+	srv := testenv.Emulator(t)
+	ctx := context.Background()
+	q, err := srv.CreateQueue(ctx, "ct", map[string]string{"VisibilityTimeout": "30"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.CreateBucket(ctx, "trail", "ct"); err != nil {
+		t.Fatal(err)
+	}
+	w, err := seed.PutSynthetic(ctx, srv, "trail", "ring", 8, 2500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "stall.lua"), `
+local n = 0
+function stall(tag, ts, record)
+  n = n + 1
+  if n % 2000 == 0 then os.execute("sleep 2") end
+  return 0, ts, record
+end
+`)
+	conf := func(out string) string {
+		return fmt.Sprintf(`[SERVICE]
+    flush        1
+    grace        5
+    log_level    info
+    storage.path %s/storage
+
+[INPUT]
+    name                        cloudtrail
+    tag                         aws.cloudtrail
+    queue_url                   %s
+    wait_time                   1s
+    visibility_timeout          30s
+    buffer_max_size             512K
+    thread.ring_buffer.capacity 2
+    storage.type                filesystem
+
+[FILTER]
+    name   lua
+    match  aws.cloudtrail
+    script stall.lua
+    call   stall
+
+[OUTPUT]
+    name   file
+    match  aws.cloudtrail
+    path   %s
+    file   %s
+    format plain
+`, dir, q, dir, out)
+	}
+	outs := []string{filepath.Join(dir, "run1.jsonl"), filepath.Join(dir, "run2.jsonl")}
+	write(t, filepath.Join(dir, "run1.conf"), conf("run1.jsonl"))
+	write(t, filepath.Join(dir, "run2.conf"), conf("run2.jsonl"))
+
+	fb := start(t, srv, dir, "-e", testenv.Plugin(t), "-c", "run1.conf")
+	testenv.WaitFor(t, 3*time.Minute, "a third of the events and a dropped handover", func() bool {
+		return len(eventIDs(t, outs[0])) >= len(w.Want)/3 && strings.Contains(fb.log.String(), "could not enqueue records into the ring buffer")
+	})
+	fb.stopWithin(30 * time.Second)
+	log1 := fb.log.String()
+	t.Logf("run 1: %d eventIDs out of %d", len(eventIDs(t, outs[0])), len(w.Want))
+
+	fb = start(t, srv, dir, "-e", testenv.Plugin(t), "-c", "run2.conf")
+	testenv.WaitFor(t, 5*time.Minute, "every event and an empty queue", func() bool {
+		if len(w.Missing(eventIDs(t, outs...))) > 0 {
+			return false
+		}
+		v, f, _ := srv.Depth(ctx, q)
+		return v+f == 0
+	})
+	fb.stopWithin(30 * time.Second)
+	log2 := fb.log.String()
+
+	for i, l := range []string{log1, log2} {
+		if !strings.Contains(l, "ack=counters") {
+			t.Fatalf("run %d: the plugin did not acknowledge by Fluent Bit's counters:\n%s", i+1, l)
+		}
+	}
+	flbDrops := strings.Count(log1+log2, "could not enqueue records into the ring buffer")
+	ours := statsValue(t, log1, "cloudtrail.0", "dropped") + statsValue(t, log2, "cloudtrail.0", "dropped")
+	if ours != flbDrops {
+		t.Errorf("Fluent Bit logged %d dropped handovers, the plugin counted %d", flbDrops, ours)
+	}
+	if ours == 0 {
+		t.Fatal("no handover was dropped: the test did not provoke what it checks")
+	}
+	got := eventIDs(t, outs...)
+	dups := 0
+	for _, n := range got {
+		dups += n - 1
+	}
+	t.Logf("%d events, %d dropped handovers handed over again, %d duplicates", len(w.Want), ours, dups)
+}
+
+// TestProcessorsThatDropRecords: a processor runs before Fluent Bit's ring
+// buffer and its record count, so records it drops are never counted. The
+// messages must still be deleted (not loop or wait forever): one input's
+// processor keeps half of the events, another's keeps none.
+func TestProcessorsThatDropRecords(t *testing.T) {
+	testenv.FluentBit(t)
+	srv := testenv.Emulator(t)
+	ctx := context.Background()
+	queues := map[string]string{}
+	want := map[string]*seed.Workload{}
+	for _, name := range []string{"half", "none"} {
+		q, err := srv.CreateQueue(ctx, "q-"+name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.CreateBucket(ctx, "b-"+name, "q-"+name); err != nil {
+			t.Fatal(err)
+		}
+		queues[name] = q
+		if want[name], err = seed.PutSynthetic(ctx, srv, "b-"+name, name, 6, 1000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "plugins.yaml"), "plugins:\n  - "+testenv.Plugin(t)+"\n")
+	write(t, filepath.Join(dir, "fluent-bit.yaml"), fmt.Sprintf(`service:
+  flush: 1
+  grace: 5
+  log_level: info
+  plugins_file: plugins.yaml
+pipeline:
+  inputs:
+    - name: cloudtrail
+      tag: ct.half
+      queue_url: %s
+      wait_time: 1s
+      buffer_max_size: 256K
+      ack_timeout: 5s
+      processors:
+        logs:
+          - name: grep
+            exclude: eventID [13579]$
+    - name: cloudtrail
+      tag: ct.none
+      queue_url: %s
+      wait_time: 1s
+      buffer_max_size: 256K
+      ack_timeout: 5s
+      processors:
+        logs:
+          - name: grep
+            exclude: eventID .
+  outputs:
+    - name: file
+      match: ct.*
+      path: %s
+      file: out.jsonl
+      format: plain
+`, queues["half"], queues["none"], dir))
+	fb := start(t, srv, dir, "-c", "fluent-bit.yaml")
+	testenv.WaitFor(t, 3*time.Minute, "both queues empty", func() bool {
+		n := 0
+		for _, q := range queues {
+			v, f, _ := srv.Depth(ctx, q)
+			n += v + f
+		}
+		return n == 0
+	})
+	out := filepath.Join(dir, "out.jsonl")
+	evens := 0
+	for id := range want["half"].Want {
+		if strings.IndexAny(id[len(id)-1:], "02468") == 0 {
+			evens++
+		}
+	}
+	testenv.WaitFor(t, time.Minute, "the kept events in out_file", func() bool { return len(eventIDs(t, out)) >= evens })
+	fb.stop()
+	log := fb.log.String()
+	if strings.Count(log, "ack=counters") != 2 {
+		t.Fatalf("expected both instances to acknowledge by counters:\n%s", log)
+	}
+	got := eventIDs(t, out)
+	for id := range want["none"].Want {
+		if got[id] > 0 {
+			t.Fatalf("the drop-everything processor did not run: %s arrived", id)
+		}
+	}
+	for id := range want["half"].Want {
+		odd := strings.IndexAny(id[len(id)-1:], "13579") == 0
+		if odd && got[id] > 0 {
+			t.Fatalf("the grep processor did not run: %s arrived", id)
+		}
+		if !odd && got[id] == 0 {
+			t.Fatalf("kept event %s is missing", id)
+		}
+	}
+	if statsValue(t, log, "cloudtrail.1", "deleted") != 6 || statsValue(t, log, "cloudtrail.0", "deleted") != 6 {
+		t.Errorf("not every message was deleted:\n%s", log)
+	}
+}
+
+// TestAckModeInMetrics: the acknowledgement mode and the handover counts
+// are in the plugin's Prometheus metrics.
+func TestAckModeInMetrics(t *testing.T) {
+	testenv.FluentBit(t)
+	srv := testenv.Emulator(t)
+	ctx := context.Background()
+	q, _ := srv.CreateQueue(ctx, "ct", nil)
+	srv.CreateBucket(ctx, "trail", "ct")
+	if _, err := seed.PutSynthetic(ctx, srv, "trail", "m", 2, 100); err != nil {
+		t.Fatal(err)
+	}
+	addr := testenv.FreeAddr(t)
+	dir := t.TempDir()
+	fb := start(t, srv, dir, "-e", testenv.Plugin(t), "-i", "cloudtrail", "-p", "queue_url="+q, "-p", "wait_time=1s",
+		"-p", "metrics_listen="+addr, "-o", "null", "-f", "1")
+	var body string
+	testenv.WaitFor(t, time.Minute, "both messages deleted, in the metrics", func() bool {
+		body = testenv.Scrape(addr)
+		return strings.Contains(body, `cloudtrail_messages_deleted_total{instance="cloudtrail.0",queue_url="`+q+`"} 2`)
+	})
+	fb.stop()
+	for _, want := range []string{
+		`cloudtrail_ack_mode{instance="cloudtrail.0",queue_url="` + q + `",mode="counters"} 1`,
+		`cloudtrail_handovers_total{instance="cloudtrail.0",queue_url="` + q + `",result="accepted"}`,
+		`cloudtrail_ack_lag_seconds_count{instance="cloudtrail.0",queue_url="` + q + `"}`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s:\n%s", want, body)
+		}
+	}
+}
+
+// TestPauseKeepsEveryEvent: an output slower than the input makes Fluent Bit
+// pause the input (mem_buf_limit). While paused, Fluent Bit leaves the input's
+// ring buffer alone, so nothing may be taken as stored by timeout: every
+// event must arrive and every message be deleted after the pauses.
+func TestPauseKeepsEveryEvent(t *testing.T) {
+	testenv.FluentBit(t)
+	srv := testenv.Emulator(t)
+	ctx := context.Background()
+	q, _ := srv.CreateQueue(ctx, "ct", nil)
+	srv.CreateBucket(ctx, "trail", "ct")
+	w, err := seed.PutSynthetic(ctx, srv, "trail", "pause", 10, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	got := map[string]int{}
+	sink := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		time.Sleep(500 * time.Millisecond) // slower than the input
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		for _, line := range bytes.Split(b, []byte("\n")) {
+			var rec struct {
+				EventID string `json:"eventID"`
+			}
+			if json.Unmarshal(line, &rec) == nil && rec.EventID != "" {
+				got[rec.EventID]++
+			}
+		}
+		mu.Unlock()
+	}))
+	t.Cleanup(sink.Close)
+	u, _ := url.Parse(sink.URL)
+	dir := t.TempDir()
+	fb := start(t, srv, dir, "-e", testenv.Plugin(t), "-i", "cloudtrail", "-p", "queue_url="+q, "-p", "wait_time=1s",
+		"-p", "buffer_max_size=256K", "-p", "mem_buf_limit=512K", "-p", "ack_timeout=5s",
+		"-o", "http", "-p", "host="+u.Hostname(), "-p", "port="+u.Port(), "-p", "format=json_lines", "-p", "retry_limit=no_limits",
+		"-f", "1")
+	testenv.WaitFor(t, 4*time.Minute, "every event at the slow output and an empty queue", func() bool {
+		mu.Lock()
+		n := len(w.Missing(got))
+		mu.Unlock()
+		v, f, _ := srv.Depth(ctx, q)
+		return n == 0 && v+f == 0
+	})
+	fb.stop()
+	log := fb.log.String()
+	if !strings.Contains(log, "paused (mem buf overlimit") {
+		t.Fatal("Fluent Bit never paused the input: the test did not provoke what it checks")
+	}
+	if n := statsValue(t, log, "cloudtrail.0", "deleted"); n != 10 {
+		t.Errorf("%d of 10 messages deleted", n)
+	}
+	if strings.Contains(log, "within ack_timeout") {
+		t.Errorf("a handover timed out while the input was paused:\n%s", log)
+	}
+}
