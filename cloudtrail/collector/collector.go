@@ -224,6 +224,20 @@ func (c *Collector) forever(name string, loop func()) {
 	}
 }
 
+// every runs fn every period until the collector stops.
+func (c *Collector) every(period time.Duration, fn func()) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+			fn()
+		}
+	}
+}
+
 func (c *Collector) poke() {
 	select {
 	case c.wake <- struct{}{}:

@@ -30,17 +30,10 @@ import (
 // deleter acknowledges what the tracker lets go and deletes the messages
 // that became due, in batches of up to ten.
 func (c *Collector) deleter() {
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-t.C:
-		}
+	c.every(100*time.Millisecond, func() {
 		c.observeAcks(time.Now())
 		c.deleteNow(c.due(time.Now()))
-	}
+	})
 }
 
 // Counting reports whether acknowledgements come from Fluent Bit's counters.

@@ -190,6 +190,19 @@ func TestProcessorsThatDropRecords(t *testing.T) {
 	}
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "plugins.yaml"), "plugins:\n  - "+testenv.Plugin(t)+"\n")
+	input := func(name, exclude string) string {
+		return fmt.Sprintf(`    - name: cloudtrail
+      tag: ct.%s
+      queue_url: %s
+      wait_time: 1s
+      buffer_max_size: 256K
+      ack_timeout: 5s
+      processors:
+        logs:
+          - name: grep
+            exclude: eventID %s
+`, name, queues[name], exclude)
+	}
 	write(t, filepath.Join(dir, "fluent-bit.yaml"), fmt.Sprintf(`service:
   flush: 1
   grace: 5
@@ -197,33 +210,13 @@ func TestProcessorsThatDropRecords(t *testing.T) {
   plugins_file: plugins.yaml
 pipeline:
   inputs:
-    - name: cloudtrail
-      tag: ct.half
-      queue_url: %s
-      wait_time: 1s
-      buffer_max_size: 256K
-      ack_timeout: 5s
-      processors:
-        logs:
-          - name: grep
-            exclude: eventID [13579]$
-    - name: cloudtrail
-      tag: ct.none
-      queue_url: %s
-      wait_time: 1s
-      buffer_max_size: 256K
-      ack_timeout: 5s
-      processors:
-        logs:
-          - name: grep
-            exclude: eventID .
-  outputs:
+%s%s  outputs:
     - name: file
       match: ct.*
       path: %s
       file: out.jsonl
       format: plain
-`, queues["half"], queues["none"], dir))
+`, input("half", "[13579]$"), input("none", "."), dir))
 	fb := start(t, srv, dir, "-c", "fluent-bit.yaml")
 	testenv.WaitFor(t, 3*time.Minute, "both queues empty", func() bool {
 		n := 0

@@ -27,9 +27,7 @@ func TestHotReloadInRealFluentBit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	_, port, _ := net.SplitHostPort(testenv.FreeAddr(t))
 	dir := t.TempDir()
 	conf := func(file string) string {
 		return fmt.Sprintf(`[SERVICE]
@@ -39,7 +37,7 @@ func TestHotReloadInRealFluentBit(t *testing.T) {
     hot_reload  on
     http_server on
     http_listen 127.0.0.1
-    http_port   %d
+    http_port   %s
 
 [INPUT]
     name            cloudtrail
@@ -62,7 +60,7 @@ func TestHotReloadInRealFluentBit(t *testing.T) {
 	fb := start(t, srv, dir, "-e", testenv.Plugin(t), "-c", cfg)
 	testenv.WaitFor(t, 30*time.Second, "first records", func() bool { return len(records(t, filepath.Join(dir, "before.jsonl"))) > 0 })
 	write(t, cfg, conf("after.jsonl"))
-	resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d/api/v2/reload", port), "application/json", strings.NewReader(""))
+	resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%s/api/v2/reload", port), "application/json", strings.NewReader(""))
 	if err != nil {
 		t.Fatal(err)
 	}

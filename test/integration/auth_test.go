@@ -57,7 +57,7 @@ func TestAssumeRoleIsUsed(t *testing.T) {
 	q, _ := srv.CreateQueue(ctx, "ct", nil)
 	srv.Send(ctx, q, `{"s3Bucket":"trail","s3ObjectKey":["x.json.gz"]}`)
 	env := []string{"AWS_REGION=" + emu.Region, "AWS_ACCESS_KEY_ID=AKIABASECREDENTIAL01", "AWS_SECRET_ACCESS_KEY=base-secret-never-logged",
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL=" + srv.URL, "AWS_ENDPOINT_URL_STS=http://" + freeAddr(t)}
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL=" + srv.URL, "AWS_ENDPOINT_URL_STS=http://" + testenv.FreeAddr(t)}
 	// endpoint_url would apply to STS too; the SDK's per-service variables
 	// send SQS and S3 to the emulator and STS nowhere.
 	h := startHarness(t, env, "--input", "cloudtrail", "queue_url="+q, "wait_time=1s",

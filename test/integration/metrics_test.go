@@ -3,8 +3,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -17,25 +15,6 @@ import (
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/test/seed"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/test/testenv"
 )
-
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func scrape(t *testing.T, addr string) string {
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		return ""
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
-}
 
 // value returns the sample of a metric line matching name and containing
 // every label fragment, or -1.
@@ -62,7 +41,7 @@ func TestMetricsAndSummary(t *testing.T) {
 	srv := testenv.Emulator(t)
 	ctx := context.Background()
 	files, _ := seed.Corpus(filepath.Join(emu.Root(), "test", "testdata", "cloudtrail", "stratus-red-team"))
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	var args []string
 	events := map[string]int{}
 	for i, name := range []string{"a", "b"} {
@@ -78,11 +57,11 @@ func TestMetricsAndSummary(t *testing.T) {
 	}
 	h := startHarness(t, awsEnv(srv), append([]string{"--interval-ms", "500"}, args...)...)
 	testenv.WaitFor(t, 30*time.Second, "metrics for both instances", func() bool {
-		text := scrape(t, addr)
+		text := testenv.Scrape(addr)
 		return value(text, "cloudtrail_messages_deleted_total", `instance="cloudtrail.0"`) == 6 &&
 			value(text, "cloudtrail_messages_deleted_total", `instance="cloudtrail.1"`) == 6
 	})
-	text := scrape(t, addr)
+	text := testenv.Scrape(addr)
 	for i, name := range []string{"a", "b"} {
 		inst := fmt.Sprintf(`instance="cloudtrail.%d"`, i)
 		checks := map[string]float64{
@@ -125,7 +104,7 @@ func TestHotReloadMidIngestion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	h := startHarness(t, awsEnv(srv), "--hot-reload-after-s", "2", "--input", "cloudtrail", "queue_url="+sc.QueueURL,
 		"endpoint_url="+srv.URL, "wait_time=1s", "delete_delay=0s", "workers=1", "buffer_max_size=64K", "metrics_listen="+addr)
 	testenv.WaitFor(t, 90*time.Second, "every event after the reload", func() bool {
@@ -149,7 +128,7 @@ func TestHotReloadMidIngestion(t *testing.T) {
 	if !strings.Contains(h.stderr.String(), "reload") {
 		t.Fatal("no hot reload happened")
 	}
-	text := scrape(t, addr)
+	text := testenv.Scrape(addr)
 	if n := strings.Count(text, "cloudtrail_records_total{"); n != 1 {
 		t.Errorf("%d instances report metrics after the reload, want 1", n)
 	}
