@@ -89,3 +89,27 @@ func TestID(t *testing.T) {
 		t.Errorf("ID allocates %v times", n)
 	}
 }
+
+// TestUsableEventIDEveryByte checks the word-at-a-time scan against the
+// rule byte by byte, for every byte value at every position of a word and
+// of the tail.
+func TestUsableEventIDEveryByte(t *testing.T) {
+	ok := func(c byte) bool { return c > ' ' && c < 0x7f && c != '"' && c != '\\' }
+	for n := 1; n <= 19; n++ {
+		for pos := range n {
+			for c := range 256 {
+				id := []byte(strings.Repeat("a", n))
+				id[pos] = byte(c)
+				if got := UsableEventID(id); got != ok(byte(c)) {
+					t.Fatalf("UsableEventID(%q) = %v", id, got)
+				}
+				// A bad byte next to ones that borrow in the subtraction.
+				id2 := []byte(strings.Repeat("!", n))
+				id2[pos] = byte(c)
+				if got := UsableEventID(id2); got != ok(byte(c)) {
+					t.Fatalf("UsableEventID(%q) = %v", id2, got)
+				}
+			}
+		}
+	}
+}

@@ -261,15 +261,10 @@ func (r *Raw) object(dst, s []byte, i, depth int, src *record.Source) ([]byte, i
 				return dst, i, err
 			}
 			if src != nil {
-				switch k := dst[koff : koff+klen]; len(k) {
-				case len("eventTime"):
-					if string(k) == "eventTime" {
-						r.setTime(dst[voff:])
-					}
-				case len("eventID"):
-					if string(k) == "eventID" {
-						r.setID(dst, voff)
-					}
+				if klen == len("eventTime") && string(dst[koff:koff+klen]) == "eventTime" {
+					r.setTime(dst[voff:])
+				} else if klen == len("eventID") && string(dst[koff:koff+klen]) == "eventID" {
+					r.setID(dst, voff)
 				}
 			}
 			i = skipWS(s, i)
@@ -332,8 +327,12 @@ func appendSource(dst []byte, src *record.Source, eventID []byte, invalid bool) 
 	dst = msgpack.AppendString(dst, "queue_url")
 	dst = msgpack.AppendString(dst, src.QueueURL)
 	dst = msgpack.AppendString(dst, record.IDKey)
-	var idb [record.DerivedIDLen]byte
-	dst = msgpack.AppendStringBytes(dst, record.ID(eventID, src, &idb))
+	if record.UsableEventID(eventID) {
+		dst = msgpack.AppendStringBytes(dst, eventID)
+	} else {
+		dst = msgpack.AppendStringHeader(dst, record.DerivedIDLen)
+		dst = record.AppendDerivedID(dst, src)
+	}
 	if invalid {
 		dst = msgpack.AppendString(dst, "event_time_invalid")
 		dst = msgpack.AppendBool(dst, true)
