@@ -2,6 +2,7 @@
 #
 #   make build     build/in_cloudtrail.so, the plugin (cgo c-shared)
 #   make cloudtrail-check   build/cloudtrail-check, the connection check command
+#   make cloudtrail-backfill   build/cloudtrail-backfill, enqueues a bucket's CloudTrail history
 #   make test      build everything and run every test (starts its own AWS emulator)
 #   make demo      emulator seeded with real CloudTrail files -> Fluent Bit -> stdout
 #   make bench     decode-path benchmarks (benchstat-friendly)
@@ -15,6 +16,7 @@ SO        := $(BUILD)/in_cloudtrail.so
 HARNESS   := $(BUILD)/harness
 AWSEMU    := $(BUILD)/awsemu
 CHECK     := $(BUILD)/cloudtrail-check
+BACKFILL  := $(BUILD)/cloudtrail-backfill
 CC        ?= cc
 BENCHCOUNT ?= 6
 BENCH      ?= .
@@ -22,12 +24,13 @@ BENCH      ?= .
 export IN_CLOUDTRAIL_SO := $(abspath $(SO))
 export HARNESS_BIN      := $(abspath $(HARNESS))
 export AWSEMU           := $(abspath $(AWSEMU))
+export CLOUDTRAIL_BACKFILL := $(abspath $(BACKFILL))
 
 GO_SOURCES := $(shell find plugin cloudtrail -name '*.go' -not -name '*_test.go') plugin/flb.c plugin/flb.h go.mod go.sum
 
-.PHONY: all build cloudtrail-check harness awsemu test vet bench loadtest demo clean docker soak crashloop
+.PHONY: all build cloudtrail-check cloudtrail-backfill harness awsemu test vet bench loadtest demo clean docker soak crashloop
 
-all: build cloudtrail-check
+all: build cloudtrail-check cloudtrail-backfill
 
 build: $(SO)
 
@@ -41,6 +44,12 @@ cloudtrail-check: $(CHECK)
 $(CHECK): $(GO_SOURCES)
 	@mkdir -p $(BUILD)
 	$(GO) build -trimpath -o $@ ./cloudtrail/cmd/cloudtrail-check
+
+cloudtrail-backfill: $(BACKFILL)
+
+$(BACKFILL): $(GO_SOURCES)
+	@mkdir -p $(BUILD)
+	$(GO) build -trimpath -o $@ ./cloudtrail/cmd/cloudtrail-backfill
 
 harness: $(HARNESS)
 
@@ -58,7 +67,7 @@ vet:
 	@test -z "$$(gofmt -l plugin cloudtrail test)" || { echo "gofmt needed:"; gofmt -l plugin cloudtrail test; exit 1; }
 	$(GO) vet ./...
 
-test: build cloudtrail-check harness awsemu vet
+test: build cloudtrail-check cloudtrail-backfill harness awsemu vet
 	$(GO) test -count=1 -timeout 20m ./...
 
 # One core (GC included), -count for benchstat: make bench > new.txt; benchstat old.txt new.txt

@@ -24,11 +24,10 @@ import (
 	"time"
 
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/check"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/cliconf"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/config"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/fbconf"
 )
-
-const plugin = "cloudtrail"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -37,24 +36,16 @@ func main() {
 	os.Exit(code)
 }
 
-type props []string
-
-func (p *props) String() string     { return strings.Join(*p, " ") }
-func (p *props) Set(v string) error { *p = append(*p, v); return nil }
-
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cloudtrail-check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		file      = fs.String("c", "", "Fluent Bit configuration file (classic or YAML) holding the cloudtrail [INPUT]")
-		which     = fs.String("input", "", "which cloudtrail input of the file: index (0, 1, ...), cloudtrail.N, or alias")
-		sample    = fs.String("sample-key", "", "object to read, s3://BUCKET/KEY (default: the object named by a message on the queue)")
-		receive   = fs.Bool("receive", true, "probe sqs:ReceiveMessage by receiving at most one message and giving it back at once (its receive count goes up by one)")
-		wait      = fs.Duration("wait", 0, "long-poll wait of the receive probe (up to 20s), to find a sample message on a quiet queue")
-		timeout   = fs.Duration("timeout", 15*time.Second, "deadline of each AWS call")
-		overrides props
+		input   = cliconf.Register(fs)
+		sample  = fs.String("sample-key", "", "object to read, s3://BUCKET/KEY (default: the object named by a message on the queue)")
+		receive = fs.Bool("receive", true, "probe sqs:ReceiveMessage by receiving at most one message and giving it back at once (its receive count goes up by one)")
+		wait    = fs.Duration("wait", 0, "long-poll wait of the receive probe (up to 20s), to find a sample message on a quiet queue")
+		timeout = fs.Duration("timeout", 15*time.Second, "deadline of each AWS call")
 	)
-	fs.Var(&overrides, "p", "input property key=value, as fluent-bit -p (repeatable; overrides the file)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: cloudtrail-check [-c FILE [-input N|alias]] [-p key=value ...] [-sample-key s3://BUCKET/KEY]\n\n"+
 			"Checks that an in_cloudtrail input can read its queue and objects with the credentials it will run with.\n"+
@@ -69,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	if *file == "" && len(overrides) == 0 {
+	if !input.Given() {
 		fs.Usage()
 		return 2
 	}
@@ -78,31 +69,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	sec := &fbconf.Section{Kind: "input", Props: []fbconf.Prop{{Key: "name", Value: plugin}}, File: "-p", Line: 0}
-	where := "flags"
-	if *file != "" {
-		fc, err := fbconf.Load(*file)
-		if err != nil {
-			fmt.Fprintf(stderr, "cloudtrail-check: %v\n", err)
-			return 2
-		}
-		s, idx, err := fbconf.Select(fc.Inputs(plugin), plugin, *which)
-		if err != nil {
-			fmt.Fprintf(stderr, "cloudtrail-check: %s: %v\n", *file, err)
-			return 2
-		}
-		sec, where = s, fmt.Sprintf("%s.%d at %s", plugin, idx, s.Where())
-		for _, v := range fc.Missing {
-			fmt.Fprintln(stdout, check.Result{Status: check.Warn, Check: "config", Detail: fmt.Sprintf("${%s} is not set: Fluent Bit substitutes an empty value", v)})
-		}
+	in, err := input.Load()
+	if err != nil {
+		fmt.Fprintf(stderr, "cloudtrail-check: %v\n", err)
+		return 2
 	}
-	for _, o := range overrides {
-		k, v, ok := strings.Cut(o, "=")
-		if !ok || strings.TrimSpace(k) == "" {
-			fmt.Fprintf(stderr, "cloudtrail-check: -p %q: use key=value\n", o)
-			return 2
-		}
-		sec.Set(strings.TrimSpace(k), strings.TrimSpace(v))
+	sec, where := in.Section, in.Where
+	for _, v := range in.Missing {
+		fmt.Fprintln(stdout, check.Result{Status: check.Warn, Check: "config", Detail: fmt.Sprintf("${%s} is not set: Fluent Bit substitutes an empty value", v)})
 	}
 
 	failed, warned := 0, 0
