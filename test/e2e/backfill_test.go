@@ -57,46 +57,22 @@ func backfillCommand(t *testing.T) string {
 	return backfillBin
 }
 
-// backfillRun is a running cloudtrail-backfill process.
-type backfillRun struct {
-	cmd  *exec.Cmd
-	out  *testenv.SyncBuffer
-	done chan struct{}
-}
-
-func startBackfill(t *testing.T, srv *emu.Server, args ...string) *backfillRun {
+func startBackfill(t *testing.T, srv *emu.Server, args ...string) *process {
 	t.Helper()
-	b := &backfillRun{out: &testenv.SyncBuffer{}, done: make(chan struct{})}
-	b.cmd = exec.Command(backfillCommand(t), args...)
-	b.cmd.Env = append(os.Environ(), srv.Env()...)
-	b.cmd.Stdout, b.cmd.Stderr = b.out, b.out
-	if err := b.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { b.cmd.Wait(); close(b.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-b.done:
-		default:
-			b.cmd.Process.Kill()
-			<-b.done
-		}
-		if t.Failed() {
-			t.Logf("cloudtrail-backfill %s:\n%s", strings.Join(args, " "), b.out.String())
-		}
-	})
-	return b
+	cmd := exec.Command(backfillCommand(t), args...)
+	cmd.Env = append(os.Environ(), srv.Env()...)
+	return startProcess(t, cmd)
 }
 
-// wait waits for the process to exit and returns its exit status.
-func (b *backfillRun) wait(t *testing.T, limit time.Duration) int {
+// exitCode waits for a process to exit and returns its exit status.
+func exitCode(t *testing.T, p *process, limit time.Duration) int {
 	t.Helper()
 	select {
-	case <-b.done:
+	case <-p.done:
 	case <-time.After(limit):
-		t.Fatalf("cloudtrail-backfill still running after %s:\n%s", limit, b.out.String())
+		t.Fatalf("%s still running after %s:\n%s", filepath.Base(p.cmd.Path), limit, p.log.String())
 	}
-	return b.cmd.ProcessState.ExitCode()
+	return p.cmd.ProcessState.ExitCode()
 }
 
 // backfillSubset is the selection of the tests: 2 of the 3 accounts (one
@@ -144,7 +120,7 @@ func TestBackfillThroughFluentBit(t *testing.T) {
 	// flow control, during which live objects keep arriving.
 	bf := startBackfill(t, srv, append(args, "-p", "queue_url="+q, "-p", "s3_path_style=on", "-per-message=1", "-max-queued=3")...)
 	testenv.WaitFor(t, time.Minute, "the backfill waiting at -max-queued 3", func() bool {
-		return strings.Contains(bf.out.String(), "queue full (3 messages)")
+		return strings.Contains(bf.log.String(), "queue full (3 messages)")
 	})
 	live, err := seed.PutSynthetic(ctx, srv, "live", "live", 2, 3)
 	if err != nil {
@@ -185,7 +161,7 @@ func TestBackfillThroughFluentBit(t *testing.T) {
 		}
 		return got
 	}
-	if code := bf.wait(t, 3*time.Minute); code != 0 {
+	if code := exitCode(t, bf, 3*time.Minute); code != 0 {
 		t.Fatalf("cloudtrail-backfill exit %d", code)
 	}
 	testenv.WaitFor(t, 2*time.Minute, "every selected and live event in out_file", func() bool {
@@ -209,10 +185,10 @@ func TestBackfillThroughFluentBit(t *testing.T) {
 			t.Errorf("event %s (%d times) was not selected", id, n)
 		}
 	}
-	if !strings.Contains(bf.out.String(), "done: 12 objects") {
-		t.Errorf("no summary of 12 objects:\n%s", bf.out.String())
+	if !strings.Contains(bf.log.String(), "done: 12 objects") {
+		t.Errorf("no summary of 12 objects:\n%s", bf.log.String())
 	}
-	t.Logf("%d events (%d from the backfill, %d live), %d distinct; backfill: %s", len(want), len(want)-len(live.Want), len(live.Want), len(got), lastLine(bf.out.String()))
+	t.Logf("%d events (%d from the backfill, %d live), %d distinct; backfill: %s", len(want), len(want)-len(live.Want), len(live.Want), len(got), lastLine(bf.log.String()))
 }
 
 func lastLine(s string) string {
@@ -237,11 +213,11 @@ func TestBackfillResumeAfterKill(t *testing.T) {
 	args = append(args, "-p", "queue_url="+q, "-p", "s3_path_style=on")
 
 	bad := startBackfill(t, srv, append(args, "-end=2024-03-01")...)
-	if code := bad.wait(t, time.Minute); code != 2 || !strings.Contains(bad.out.String(), "is not after -start") {
+	if code := exitCode(t, bad, time.Minute); code != 2 || !strings.Contains(bad.log.String(), "is not after -start") {
 		t.Fatalf("a range ending before it starts: exit %d, want 2", code)
 	}
 	dry := startBackfill(t, srv, append(args, "-dry-run")...)
-	if code := dry.wait(t, time.Minute); code != 0 || !strings.Contains(dry.out.String(), "dry run: 12 objects") {
+	if code := exitCode(t, dry, time.Minute); code != 0 || !strings.Contains(dry.log.String(), "dry run: 12 objects") {
 		t.Fatalf("dry run: exit %d", code)
 	}
 	if v, f, _ := srv.Depth(ctx, q); v+f != 0 {
@@ -252,10 +228,10 @@ func TestBackfillResumeAfterKill(t *testing.T) {
 	first := startBackfill(t, srv, append(args, "-resume="+state, "-per-message=1", "-max-queued=4")...)
 	testenv.WaitFor(t, time.Minute, "the first run waiting at -max-queued 4 with its state saved", func() bool {
 		b, _ := os.ReadFile(state)
-		return strings.Contains(first.out.String(), "queue full (4 messages)") && strings.Contains(string(b), `"objects": 4`)
+		return strings.Contains(first.log.String(), "queue full (4 messages)") && strings.Contains(string(b), `"objects": 4`)
 	})
 	first.cmd.Process.Kill()
-	first.wait(t, time.Minute)
+	exitCode(t, first, time.Minute)
 	var keys []string
 	testenv.WaitFor(t, time.Minute, "the 4 messages of the killed run", func() bool {
 		keys = append(keys, drainKeys(t, srv, q)...)
@@ -298,8 +274,8 @@ func TestBackfillResumeAfterKill(t *testing.T) {
 	if len(keys) != len(files) {
 		t.Errorf("%d keys enqueued for %d files: a kill while waiting must repeat nothing", len(keys), len(files))
 	}
-	if !strings.Contains(second.out.String(), "resuming from") || !strings.Contains(second.out.String(), "12 objects in all with the earlier runs") {
-		t.Errorf("the resumed run does not say it resumed:\n%s", second.out.String())
+	if !strings.Contains(second.log.String(), "resuming from") || !strings.Contains(second.log.String(), "12 objects in all with the earlier runs") {
+		t.Errorf("the resumed run does not say it resumed:\n%s", second.log.String())
 	}
 }
 

@@ -21,37 +21,47 @@ import (
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/test/testenv"
 )
 
-type fluentBit struct {
+// process is a child process of a test with its output captured. It is
+// killed at the end of the test if still running, and its output is logged
+// when the test failed.
+type process struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	log  *testenv.SyncBuffer
 	done chan struct{}
 }
 
-func start(t *testing.T, srv *emu.Server, dir string, args ...string) *fluentBit {
+func startProcess(t *testing.T, cmd *exec.Cmd) *process {
 	t.Helper()
-	fb := &fluentBit{t: t, log: &testenv.SyncBuffer{}, done: make(chan struct{})}
-	fb.cmd = exec.Command(testenv.FluentBit(t), args...)
-	fb.cmd.Dir = dir
-	fb.cmd.Env = append(os.Environ(), "AWS_REGION="+emu.Region, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL="+srv.URL)
-	fb.cmd.Stdout, fb.cmd.Stderr = fb.log, fb.log
-	if err := fb.cmd.Start(); err != nil {
+	p := &process{t: t, cmd: cmd, log: &testenv.SyncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.log, p.log
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { fb.cmd.Wait(); close(fb.done) }()
+	go func() { cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
 		select {
-		case <-fb.done:
+		case <-p.done:
 		default:
-			fb.cmd.Process.Kill()
-			<-fb.done
+			cmd.Process.Kill()
+			<-p.done
 		}
 		if t.Failed() {
-			t.Logf("fluent-bit log:\n%s", fb.log.String())
+			t.Logf("%s log:\n%s", filepath.Base(cmd.Path), p.log.String())
 		}
 	})
-	return fb
+	return p
+}
+
+type fluentBit struct{ *process }
+
+func start(t *testing.T, srv *emu.Server, dir string, args ...string) *fluentBit {
+	t.Helper()
+	cmd := exec.Command(testenv.FluentBit(t), args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "AWS_REGION="+emu.Region, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL="+srv.URL)
+	return &fluentBit{startProcess(t, cmd)}
 }
 
 // stop sends SIGTERM and requires fluent-bit to exit by itself, with status
