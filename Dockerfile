@@ -16,9 +16,12 @@ RUN CGO_ENABLED=1 go build -buildmode=c-shared -trimpath -ldflags='-s -w' \
 # The connection check, static so it runs in the distroless image:
 #   docker run --rm --entrypoint /fluent-bit/bin/cloudtrail-check in_cloudtrail -c /fluent-bit/etc/fluent-bit.conf
 RUN CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/cloudtrail-check ./cloudtrail/cmd/cloudtrail-check
+# The backfill, static too: enqueues a bucket's CloudTrail history for the running inputs.
+RUN CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/cloudtrail-backfill ./cloudtrail/cmd/cloudtrail-backfill
 
 FROM fluent/fluent-bit:${FLUENT_BIT_VERSION}
 COPY --from=build /out/in_cloudtrail.so /fluent-bit/plugins/in_cloudtrail.so
 COPY --from=build /out/cloudtrail-check /fluent-bit/bin/cloudtrail-check
+COPY --from=build /out/cloudtrail-backfill /fluent-bit/bin/cloudtrail-backfill
 COPY conf/*.conf conf/*.yaml /fluent-bit/etc/
 CMD ["/fluent-bit/bin/fluent-bit", "-c", "/fluent-bit/etc/fluent-bit.conf"]

@@ -39,12 +39,18 @@ var iamAction = map[string]string{
 	"s3.HeadObject":                    "s3:GetObject",
 	"sts.AssumeRole":                   "sts:AssumeRole",
 	"sts.GetCallerIdentity":            "", // needs no permission
+	"s3.ListObjectsV2":                 "s3:ListBucket",
+	"sqs.SendMessage":                  "sqs:SendMessage",
+	"sqs.SendMessageBatch":             "sqs:SendMessage",
 }
 
-// codeCalls finds every AWS operation called by the plugin's and the check's
-// code: calls of a method named like an operation of the SQS, S3 or STS
+// readerDirs hold the code the reader role runs: the plugin and the check.
+var readerDirs = []string{"cloudtrail/collector", "cloudtrail/awsapi", "cloudtrail/check", "plugin"}
+
+// codeCalls finds every AWS operation called by the code in dirs: calls of a method named like an operation of the SQS, S3 or STS
 // client, and the SDK's AssumeRole credential provider.
-func codeCalls(t *testing.T) map[string][]string {
+// must lists operations the scan has to find, to show it works.
+func codeCalls(t *testing.T, dirs, must []string) map[string][]string {
 	ops := map[string]string{} // method name -> service
 	for svc, v := range map[string]any{"sqs": &sqs.Client{}, "s3": &s3.Client{}, "sts": &sts.Client{}} {
 		ty := reflect.TypeOf(v)
@@ -61,7 +67,7 @@ func codeCalls(t *testing.T) map[string][]string {
 	}
 	found := map[string][]string{} // svc.Op -> where
 	fset := token.NewFileSet()
-	for _, dir := range []string{"cloudtrail/collector", "cloudtrail/awsapi", "cloudtrail/check", "plugin"} {
+	for _, dir := range dirs {
 		files, _ := filepath.Glob(filepath.Join(emu.Root(), dir, "*.go"))
 		for _, f := range files {
 			if strings.HasSuffix(f, "_test.go") {
@@ -90,9 +96,9 @@ func codeCalls(t *testing.T) map[string][]string {
 			})
 		}
 	}
-	for _, must := range []string{"sqs.ReceiveMessage", "sqs.DeleteMessageBatch", "sqs.ChangeMessageVisibility", "s3.GetObject", "sts.AssumeRole"} {
-		if len(found[must]) == 0 {
-			t.Fatalf("the code scan found no call of %s: the scan is broken", must)
+	for _, op := range must {
+		if len(found[op]) == 0 {
+			t.Fatalf("the code scan found no call of %s: the scan is broken", op)
 		}
 	}
 	return found
@@ -102,8 +108,18 @@ func codeCalls(t *testing.T) map[string][]string {
 // action except STS (the trust policy's business), plus kms:Decrypt, which
 // S3 uses on the reader's behalf for SSE-KMS objects.
 func readerActions(t *testing.T) []string {
-	set := map[string]bool{"kms:Decrypt": true}
-	for op, where := range codeCalls(t) {
+	calls := codeCalls(t, readerDirs, []string{"sqs.ReceiveMessage", "sqs.DeleteMessageBatch", "sqs.ChangeMessageVisibility", "s3.GetObject", "sts.AssumeRole"})
+	return grants(t, calls, "kms:Decrypt")
+}
+
+// grants maps calls to the IAM actions a policy must grant, leaving STS to
+// the trust policy, plus extra.
+func grants(t *testing.T, calls map[string][]string, extra ...string) []string {
+	set := map[string]bool{}
+	for _, a := range extra {
+		set[a] = true
+	}
+	for op, where := range calls {
 		a, ok := iamAction[op]
 		if !ok {
 			t.Errorf("the code calls %s (%s) and the test does not know its IAM action: add it to iamAction and to both templates' policies", op, where[0])

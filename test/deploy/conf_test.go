@@ -16,11 +16,12 @@ import (
 
 // exampleEnv is what a user sets for the examples under conf/.
 var exampleEnv = map[string]string{
-	"CLOUDTRAIL_QUEUE_URL":   "https://sqs.us-east-1.amazonaws.com/123456789012/cloudtrail",
-	"CLOUDTRAIL_ROLE_ARN":    "arn:aws:iam::123456789012:role/cloudtrail-fluentbit-reader",
-	"CLOUDTRAIL_EXTERNAL_ID": "example-external-id",
-	"CLOUDTRAIL_SCHEMA":      "raw",
-	"FORWARD_HOST":           "aggregator.example.com", "FORWARD_PORT": "24224", "FORWARD_SHARED_KEY": "k",
+	"CLOUDTRAIL_QUEUE_URL":          "https://sqs.us-east-1.amazonaws.com/123456789012/cloudtrail",
+	"CLOUDTRAIL_BACKFILL_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/cloudtrail-backfill",
+	"CLOUDTRAIL_ROLE_ARN":           "arn:aws:iam::123456789012:role/cloudtrail-fluentbit-reader",
+	"CLOUDTRAIL_EXTERNAL_ID":        "example-external-id",
+	"CLOUDTRAIL_SCHEMA":             "raw",
+	"FORWARD_HOST":                  "aggregator.example.com", "FORWARD_PORT": "24224", "FORWARD_SHARED_KEY": "k",
 	"SPLUNK_HOST": "splunk.example.com", "SPLUNK_HEC_TOKEN": "t", "SPLUNK_INDEX": "aws",
 	"OPENSEARCH_HOST": "search.example.com", "OPENSEARCH_USER": "u", "OPENSEARCH_PASSWORD": "p",
 	"HTTP_HOST": "collector.example.com", "HTTP_URI": "/ingest",
@@ -51,22 +52,28 @@ func knownKey(k string) bool {
 	return slices.ContainsFunc(fbconf.InputKeys, func(x string) bool { return strings.EqualFold(x, k) })
 }
 
-// checkInput requires exactly one cloudtrail input whose keys the plugin or
-// Fluent Bit reads and whose values the plugin accepts.
+// checkInput requires exactly one cloudtrail input (two, live and
+// backfill, in the backfill example) whose keys the plugin or Fluent Bit
+// reads and whose values the plugin accepts.
 func checkInput(t *testing.T, name string, c *fbconf.Config) *fbconf.Section {
 	t.Helper()
-	in := c.Inputs("cloudtrail")
-	if len(in) != 1 {
-		t.Errorf("%s: %d cloudtrail inputs, want 1", name, len(in))
+	in, want := c.Inputs("cloudtrail"), 1
+	if strings.HasPrefix(name, "backfill.") {
+		want = 2
+	}
+	if len(in) != want {
+		t.Errorf("%s: %d cloudtrail inputs, want %d", name, len(in), want)
 		return nil
 	}
-	for _, p := range in[0].Props {
-		if !knownKey(p.Key) {
-			t.Errorf("%s: unknown key %q in the cloudtrail input", name, p.Key)
+	for _, s := range in {
+		for _, p := range s.Props {
+			if !knownKey(p.Key) {
+				t.Errorf("%s: unknown key %q in the cloudtrail input", name, p.Key)
+			}
 		}
-	}
-	if _, err := config.Parse(in[0].Get); err != nil {
-		t.Errorf("%s: %v", name, err)
+		if _, err := config.Parse(s.Get); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 	return in[0]
 }

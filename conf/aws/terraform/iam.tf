@@ -105,3 +105,33 @@ resource "aws_iam_role_policy" "reader" {
   role   = aws_iam_role.reader.id
   policy = data.aws_iam_policy_document.reader.json
 }
+
+# The backfill operator (optional): cloudtrail-backfill lists the trail's files and sends
+# notifications for them to the queue. Every action here is one it calls (test/deploy).
+data "aws_iam_policy_document" "backfill" {
+  statement {
+    sid       = "ListTrailFiles"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.trail.arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["AWSLogs/*"]
+    }
+  }
+
+  statement {
+    sid = "EnqueueNotifications"
+    actions = [
+      "sqs:SendMessage",
+      "sqs:GetQueueAttributes",
+    ]
+    resources = [aws_sqs_queue.queue.arn]
+  }
+}
+
+resource "aws_iam_policy" "backfill" {
+  count  = var.backfill_policy ? 1 : 0
+  name   = "${var.name_prefix}-backfill-operator"
+  policy = data.aws_iam_policy_document.backfill.json
+}

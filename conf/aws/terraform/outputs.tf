@@ -17,3 +17,8 @@ output "dead_letter_queue_url" {
   description = "Where failed notifications go; redrive them after fixing the cause."
   value       = aws_sqs_queue.dlq.id
 }
+
+output "backfill_policy_arn" {
+  description = "Attach to whoever runs cloudtrail-backfill (null unless backfill_policy)."
+  value       = one(aws_iam_policy.backfill[*].arn)
+}

@@ -68,3 +68,9 @@ variable "object_expiration_days" {
   type        = number
   default     = 365
 }
+
+variable "backfill_policy" {
+  description = "Also create a managed policy for the people who run cloudtrail-backfill (attach it to them)."
+  type        = bool
+  default     = false
+}
