@@ -121,11 +121,8 @@ data "aws_iam_policy_document" "backfill" {
   }
 
   statement {
-    sid = "EnqueueNotifications"
-    actions = [
-      "sqs:SendMessage",
-      "sqs:GetQueueAttributes",
-    ]
+    sid       = "EnqueueNotifications"
+    actions   = ["sqs:SendMessage", "sqs:GetQueueAttributes"]
     resources = [aws_sqs_queue.queue.arn]
   }
 }
