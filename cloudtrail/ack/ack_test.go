@@ -94,8 +94,7 @@ func expect(t *testing.T, what string, got []Done, want ...any) {
 func TestTrackerExactCounts(t *testing.T) {
 	tr := NewCounting(Counters{Records: 100}, time.Second, 30*time.Second)
 	tr.Add("a", 10, at(0))
-	tr.Add("b", 20, at(0))
-	tr.Add("c", 5, at(0))
+	tr.Add("b", 20, at(100))
 	expect(t, "nothing counted", tr.Observe(100, at(100)))
 	// The engine counted a and is in a's filters: a waits for the margin.
 	expect(t, "a counted", tr.Observe(110, at(250)))
@@ -104,11 +103,32 @@ func TestTrackerExactCounts(t *testing.T) {
 	expect(t, "before margin", tr.Observe(130, at(1400)))
 	expect(t, "after margin", tr.Observe(130, at(1500)), "b")
 	// c counted, then a later reading after its margin.
+	tr.Add("c", 5, at(2400))
 	expect(t, "c counted", tr.Observe(135, at(2600)))
 	expect(t, "c", tr.Observe(135, at(3600)), "c")
 	if tr.Outstanding() != 0 {
 		t.Fatal("entries left")
 	}
+}
+
+// A slow filter: handovers queue up in the ring while the engine spends
+// 2 s on each. The margin grows to twice the time the engine was seen busy
+// (2 s), so the last handover is not taken as written while its filters may
+// still run.
+func TestTrackerLearnsSlowFilters(t *testing.T) {
+	tr := NewCounting(Counters{}, 250*time.Millisecond, time.Minute)
+	for i, name := range []string{"a", "b", "c", "d"} {
+		tr.Add(name, 10, at(i*1000))
+	}
+	expect(t, "a counted", tr.Observe(10, at(200)))
+	expect(t, "b counted at 2.2 s", tr.Observe(20, at(2200)), "a")
+	expect(t, "c counted at 4.2 s", tr.Observe(30, at(4200)), "b")
+	if m := tr.Margin(); m != 4*time.Second {
+		t.Fatalf("margin %s, want 4s (2 x 2 s per entry)", m)
+	}
+	expect(t, "d counted at 6.2 s", tr.Observe(40, at(6200)), "c")
+	expect(t, "d before the learned margin", tr.Observe(40, at(10_100)))
+	expect(t, "d after it", tr.Observe(40, at(10_200)), "d")
 }
 
 // Records counted by the engine for ring entries handed over before the

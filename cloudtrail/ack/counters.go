@@ -155,8 +155,10 @@ const (
 	// records were freed. They must be handed over again.
 	Dropped
 	// Absorbed: neither counter moved. Fluent Bit wrote nothing to the
-	// ring: processors on the input dropped every record, which is what
-	// the user configured, so there is nothing to wait for.
+	// ring: processors on the input dropped every record (what the user
+	// configured: nothing to wait for), or a processor failed or an
+	// allocation did (the records must be handed over again). The caller
+	// tells the two apart by handing the records over once more.
 	Absorbed
 )
 

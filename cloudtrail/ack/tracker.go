@@ -28,8 +28,18 @@ type Done struct {
 //     before the ring and Fluent Bit counts what is left), where D >= S(i)
 //     would wait forever;
 //   - handover i is in a chunk once D > S(i) (the engine has moved on to a
-//     later entry, so i's filters and chunk write are done), or once margin
-//     has passed since it was seen counted (no later entry came to prove it).
+//     later entry, so i's filters and chunk write are done), or once the
+//     margin has passed since it was seen counted (no later entry came to
+//     prove it).
+//
+// The margin covers the filters, which run between the count and the chunk
+// write. It is the configured floor, or twice the longest time the engine
+// was seen spending on one of this input's entries, whichever is longer. That
+// time shows when a handover waits in the ring longer than the engine's
+// drain period (250 ms) needs: the engine was busy meanwhile, with the
+// previous entry's filters or anything else (see counted). So a slow filter
+// chain, or an engine starved of CPU, raises the margin by itself, and an
+// idle pipeline without filters keeps the floor.
 //
 // When processors drop records, D falls behind S and the first rule may
 // never fire for the last handovers. A handover still uncounted after
@@ -51,6 +61,49 @@ type Tracker struct {
 	queue   []entry
 	paused  bool
 	surplus bool
+
+	// lastCount is when the latest handover was seen counted; busy holds
+	// the recent per-entry engine times measured from it.
+	lastCount time.Time
+	busy      [32]time.Duration
+	busyNext  int
+}
+
+// drainPeriod is how often Fluent Bit's engine empties the input ring
+// buffers (src/flb_engine.c, 250 ms).
+const drainPeriod = 250 * time.Millisecond
+
+// Margin is the wait after a handover was counted before it is taken as
+// written, when no later handover proves it.
+func (t *Tracker) Margin() time.Duration {
+	m := t.margin
+	if !t.counters {
+		return m
+	}
+	for _, b := range t.busy {
+		m = max(m, 2*b)
+	}
+	return min(m, t.timeout)
+}
+
+// counted marks e counted now and learns from how long it waited: an idle
+// engine counts a handover within one drain period (plus the reading's
+// tick), so a longer wait means the engine was busy, with the previous
+// entry's filters or anything else, from the later of the previous count
+// and this handover until now.
+func (t *Tracker) counted(e *entry, now time.Time) {
+	if now.Sub(e.handedAt) > 2*drainPeriod {
+		t.busy[t.busyNext] = now.Sub(maxTime(t.lastCount, e.handedAt))
+		t.busyNext = (t.busyNext + 1) % len(t.busy)
+	}
+	e.countedAt, t.lastCount = now, now
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 type entry struct {
@@ -118,31 +171,39 @@ func (t *Tracker) Observe(records uint64, now time.Time) []Done {
 		t.base += d - t.handed // judge later handovers from here
 		d = t.handed
 	}
-	for len(t.queue) > 0 {
-		e := &t.queue[0]
-		if !t.counters {
-			if now.Sub(e.handedAt) < t.margin {
-				break
-			}
-			out = append(out, Done{Token: e.token})
+	if !t.counters {
+		for len(t.queue) > 0 && now.Sub(t.queue[0].handedAt) >= t.margin {
+			out = append(out, Done{Token: t.queue[0].token})
 			t.queue = t.queue[1:]
+		}
+		return out
+	}
+	// First what the engine has counted, in order, so that the time each
+	// handover was counted is known even while an earlier one waits.
+counting:
+	for i := range t.queue {
+		e := &t.queue[i]
+		if !e.countedAt.IsZero() {
 			continue
 		}
-		if e.countedAt.IsZero() {
-			switch {
-			case d > e.before:
-				e.countedAt = now
-			case !t.paused && now.Sub(e.handedAt) >= t.timeout:
-				// Forgive the shortfall: from here on, records_total is
-				// taken to cover everything up to this handover.
-				t.base -= e.after - d
-				d = e.after
-				e.countedAt, e.timedOut = now, true
-			default:
-				return out
-			}
+		switch {
+		case d > e.before:
+			t.counted(e, now)
+		case !t.paused && now.Sub(e.handedAt) >= t.timeout:
+			// Forgive the shortfall: from here on, records_total is
+			// taken to cover everything up to this handover.
+			t.base -= e.after - d
+			d = e.after
+			e.countedAt, e.timedOut, t.lastCount = now, true, now
+		default:
+			break counting
 		}
-		if d <= e.after && now.Sub(e.countedAt) < t.margin && !e.timedOut {
+	}
+	// Then what is in a chunk, oldest first.
+	margin := t.Margin()
+	for len(t.queue) > 0 {
+		e := &t.queue[0]
+		if e.countedAt.IsZero() || (d <= e.after && now.Sub(e.countedAt) < margin && !e.timedOut) {
 			break
 		}
 		out = append(out, Done{Token: e.token, Lag: e.countedAt.Sub(e.handedAt), TimedOut: e.timedOut})

@@ -30,7 +30,7 @@ import (
 // deleter acknowledges what the tracker lets go and deletes the messages
 // that became due, in batches of up to ten.
 func (c *Collector) deleter() {
-	c.every(100*time.Millisecond, func() {
+	c.every(50*time.Millisecond, func() {
 		c.observeAcks(time.Now())
 		c.deleteNow(c.due(time.Now()))
 	})
@@ -60,6 +60,13 @@ func (c *Collector) readCounters() (ack.Counters, bool) {
 		c.log.Warnf("queue %s: could not read Fluent Bit's counters for this instance; acknowledgements wait for ack_timeout", c.cfg.QueueURL)
 	}
 	return cs, ok
+}
+
+// AckMargin is the delete margin in use (package ack: configured or learned).
+func (c *Collector) AckMargin() time.Duration {
+	c.ackMu.Lock()
+	defer c.ackMu.Unlock()
+	return c.tracker.Margin()
 }
 
 // CountersGone tells the collector that Fluent Bit's counters must not be

@@ -96,7 +96,16 @@ func (c *Collector) Handed(h *Handover) {
 		c.log.Warnf("queue %s: Fluent Bit dropped a handover of %d records (its ring buffer stayed full: the engine is slower than the input); handing them over again", c.cfg.QueueURL, events)
 		c.requeueDropped(h.batches)
 	case ack.Absorbed:
-		c.acked(h.batches, now)
+		// Neither ring counter moved: Fluent Bit wrote nothing to its
+		// ring. Processors that drop every record do that, and so does a
+		// processor error or a failed allocation in Fluent Bit. Hand the
+		// records over once more to tell them apart: dropped again, they
+		// were dropped on purpose.
+		if c.reabsorbed(h.batches) {
+			c.acked(h.batches, now)
+			break
+		}
+		c.queue.requeue(h.batches)
 	default:
 		rehanded := false
 		for i, b := range h.batches {
@@ -116,6 +125,16 @@ func (c *Collector) Handed(h *Handover) {
 		c.ackMu.Unlock()
 	}
 	h.batches = nil
+}
+
+// reabsorbed reports whether every batch was absorbed before, and marks them.
+func (c *Collector) reabsorbed(bs []batch) bool {
+	all := true
+	for i := range bs {
+		all = all && bs[i].absorbed
+		bs[i].absorbed = true
+	}
+	return all
 }
 
 // requeueDropped puts the batches of a dropped handover back at the front of

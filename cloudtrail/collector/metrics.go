@@ -32,6 +32,7 @@ func (m MetricsSource) WriteMetrics(w *metrics.Writer) {
 	w.Counter("cloudtrail_handovers_rehanded_total", "Accepted handovers that carried records Fluent Bit had dropped before.", l, s.Rehanded.Load())
 	w.Counter("cloudtrail_ack_timeouts_total", "Handovers taken as stored after ack_timeout because Fluent Bit's record count never covered them.", l, s.AckTimeouts.Load())
 	w.Histogram("cloudtrail_ack_lag_seconds", "Seconds from a handover to Fluent Bit counting its records into a chunk (ack=counters).", l, s.AckLag)
+	w.Gauge("cloudtrail_ack_margin_seconds", "Wait after Fluent Bit counted a handover before it is taken as written when no later handover proves it: delete_delay, or twice the engine's busy time per handover seen lately.", l, m.C.AckMargin().Seconds())
 	w.Gauge("cloudtrail_ack_mode", "1 for the acknowledgement mode in use: counters (Fluent Bit's own counters) or delay.", append(l[:len(l):len(l)], [2]string{"mode", m.C.AckMode()}), 1)
 	w.Counter("cloudtrail_visibility_extensions_total", "Visibility timeout extensions of messages being worked on.", l, s.Extensions.Load())
 	w.Labeled("cloudtrail_errors_total", "Errors by class.", l, "class", &s.Errors)
@@ -56,11 +57,11 @@ func (c *Collector) Summary(since time.Duration) string {
 	s := &c.Stats
 	msgs, _, bytes := c.InFlight()
 	return fmt.Sprintf("stats: messages received=%d deleted=%d failed=%d released=%d ignored=%d; objects=%d failed=%d; "+
-		"records=%d; handovers dropped=%d ack=%s lag p99%s; bytes compressed=%s uncompressed=%s; in flight messages=%d objects=%d buffered=%s; "+
+		"records=%d; handovers dropped=%d ack=%s lag p99%s margin=%s; bytes compressed=%s uncompressed=%s; in flight messages=%d objects=%d buffered=%s; "+
 		"event lag p50%s p99%s; uptime=%s",
 		s.MessagesReceived.Load(), s.MessagesDeleted.Load(), s.MessagesFailed.Load(), s.MessagesReleased.Load(), s.Ignored.Load(),
 		s.Objects.Load(), s.ObjectsFailed.Load(), s.Records.Load(),
-		s.Handovers.Snapshot()["dropped"], c.AckMode(), lagString(s.AckLag.Quantile(0.99), s.AckLag.Count()),
+		s.Handovers.Snapshot()["dropped"], c.AckMode(), lagString(s.AckLag.Quantile(0.99), s.AckLag.Count()), c.AckMargin(),
 		config.FormatSize(s.BytesCompressed.Load()), config.FormatSize(s.BytesRaw.Load()),
 		msgs, s.ObjectsInFlight.Load(), config.FormatSize(int64(bytes)),
 		lagString(s.EventLag.Quantile(0.5), s.EventLag.Count()), lagString(s.EventLag.Quantile(0.99), s.EventLag.Count()),

@@ -14,6 +14,9 @@ type batch struct {
 	// dropped is set once Fluent Bit dropped a handover that carried the
 	// batch, for the re-handed metric.
 	dropped bool
+	// absorbed is set once Fluent Bit wrote nothing of a handover that
+	// carried the batch (see Handed).
+	absorbed bool
 }
 
 // batchQueue is a FIFO of batches bounded by their total size. Workers block
