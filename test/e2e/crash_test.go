@@ -149,4 +149,3 @@ func TestSIGKILLWithFilesystemStorage(t *testing.T) {
 		t.Errorf("no filesystem storage was used: %v", err)
 	}
 }
-
