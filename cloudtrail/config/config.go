@@ -77,7 +77,7 @@ var Keys = []Key{
 	{"workers", "4", "Objects downloaded and decoded in parallel (1 to 64)."},
 	{"buffer_max_size", "12M", "Memory for decoded records waiting for Fluent Bit; also the most handed over per 1 s callback, so at most this much per second per instance."},
 	{"ack", "auto", "How the plugin learns that Fluent Bit has a message's records before deleting it: auto reads Fluent Bit's own per-instance counters (accepted or dropped by the ring buffer, counted into chunks) when the binary exports them and falls back to delay otherwise; delay waits delete_delay after the handover (docs/reliability.md)."},
-	{"delete_delay", "auto", "Extra margin before a message is deleted (0s to 1m). With counters: after Fluent Bit counted the last records into a chunk, covering the filters that run before the chunk write (auto: 0s, raised by itself to twice the time Fluent Bit's engine is seen busy on one handover). With delay: after the last handover (auto: 5s)."},
+	{"delete_delay", "auto", "Extra margin before a message is deleted (0s to 1m). With counters: after Fluent Bit counted the last records into a chunk, covering the filters that run before the chunk write (auto: 0.25s, raised by itself to twice the time Fluent Bit's engine is seen busy on one handover). With delay: after the last handover (auto: 5s)."},
 	{"ack_timeout", "30s", "With counters: a handed-over batch that Fluent Bit's record count still does not cover after this long (a processor that drops records) is taken as stored; the clock stops while the input is paused (5s to 1h)."},
 	{"schema", "raw", "Record format: raw (the CloudTrail event unchanged), ocsf or ecs."},
 	{"ocsf_version", "1.1.0", "OCSF version for schema ocsf: 1.1.0 or 1.5.0."},
@@ -317,16 +317,16 @@ const (
 	DelayMargin = 5 * time.Second
 	// CountedMargin: with Fluent Bit's counters, the wait from the moment
 	// records_total covered the last handover, when no later handover shows
-	// that the engine finished it. The chunk write follows the count in the
-	// same call on the engine thread, after the filters: without filters
-	// within microseconds, and the reading tick (50 ms) and the delete's
-	// round trip come on top. The margin is a floor: the plugin raises it
-	// to twice the time it sees Fluent Bit's engine busy on one handover
-	// (package ack), which is what slow filters show. Every 100 ms of fixed
-	// margin cost duplicates after a crash: in the SIGKILL test (120k
-	// events, 2 kills, two busy loops) 0.5 s gave 18 %, 0.25 s 0-9 %,
-	// 0.1 s 0-12 %, 0 s none in 10 runs.
-	CountedMargin = 0
+	// that the engine finished it. The engine counts a ring entry, runs the
+	// filters and then copies it into the chunk (for a 12M handover into
+	// fresh pages of a chunk file), and nothing in Fluent Bit tells when that
+	// copy is done. With no margin, two of 14 SIGKILL runs (two busy loops)
+	// lost a handover: the chunk file was found empty after the restart.
+	// Every 100 ms of margin also costs duplicates after a crash. The margin
+	// is a floor: the plugin raises it to twice the time it sees Fluent
+	// Bit's engine busy on one handover (package ack), which is what slow
+	// filters show.
+	CountedMargin = 250 * time.Millisecond
 )
 
 // DeleteMargin is delete_delay, or its default for the acknowledgement mode.
