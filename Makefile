@@ -9,15 +9,33 @@
 #   make loadtest  1M events through Fluent Bit (not part of make test)
 #   make soak      an hour of load with faults, RSS/fds/goroutines flat (not part of make test)
 #   make crashloop N=20   the SIGKILL test N times in a row, two busy loops competing (needs fluent-bit)
+#   make build GOARCH=arm64   cross-compile the plugin (needs aarch64-linux-gnu-gcc) into build/linux-arm64/
+#   make dist      release artifacts for linux amd64 and arm64, with SHA256SUMS, in dist/
 
 GO        ?= go
 BUILD     := build
-SO        := $(BUILD)/in_cloudtrail.so
+# A release names its build: git describe, printed in the plugin's start
+# line and by -version of each command.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/version.Version=$(VERSION)
+HOSTARCH  := $(shell $(GO) env GOHOSTARCH)
+GOARCH    ?= $(HOSTARCH)
+# A cross build goes to its own directory with its own C compiler (cgo).
+ifeq ($(GOARCH),$(HOSTARCH))
+ARCHBUILD := $(BUILD)
+SO_CC     := $(CC)
+else
+ARCHBUILD := $(BUILD)/linux-$(GOARCH)
+SO_CC     := $(CROSS_CC_$(GOARCH))
+endif
+CROSS_CC_arm64 := aarch64-linux-gnu-gcc
+CROSS_CC_amd64 := x86_64-linux-gnu-gcc
+SO        := $(ARCHBUILD)/in_cloudtrail.so
 HARNESS   := $(BUILD)/harness
 AWSEMU    := $(BUILD)/awsemu
-CHECK     := $(BUILD)/cloudtrail-check
-BACKFILL  := $(BUILD)/cloudtrail-backfill
-CC        ?= cc
+CHECK     := $(ARCHBUILD)/cloudtrail-check
+BACKFILL  := $(ARCHBUILD)/cloudtrail-backfill
+DIST      := dist
 BENCHCOUNT ?= 6
 BENCH      ?= .
 
@@ -28,28 +46,29 @@ export CLOUDTRAIL_BACKFILL := $(abspath $(BACKFILL))
 
 GO_SOURCES := $(shell find plugin cloudtrail -name '*.go' -not -name '*_test.go') plugin/flb.c plugin/flb.h go.mod go.sum
 
-.PHONY: all build cloudtrail-check cloudtrail-backfill harness awsemu test vet bench loadtest demo clean docker soak crashloop
+.PHONY: all build cloudtrail-check cloudtrail-backfill harness awsemu test vet bench loadtest demo clean docker soak crashloop dist
 
 all: build cloudtrail-check cloudtrail-backfill
 
 build: $(SO)
 
 $(SO): $(GO_SOURCES)
-	@mkdir -p $(BUILD)
-	CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w' -o $@ ./plugin
-	@rm -f $(BUILD)/in_cloudtrail.h
+	@mkdir -p $(ARCHBUILD)
+	@command -v $(SO_CC) >/dev/null || { echo "no C compiler $(SO_CC) for GOARCH=$(GOARCH): apt-get install gcc-aarch64-linux-gnu (Debian)"; exit 1; }
+	CGO_ENABLED=1 GOOS=linux GOARCH=$(GOARCH) CC=$(SO_CC) $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w $(LDFLAGS)' -o $@ ./plugin
+	@rm -f $(ARCHBUILD)/in_cloudtrail.h
 
 cloudtrail-check: $(CHECK)
 
 $(CHECK): $(GO_SOURCES)
-	@mkdir -p $(BUILD)
-	$(GO) build -trimpath -o $@ ./cloudtrail/cmd/cloudtrail-check
+	@mkdir -p $(ARCHBUILD)
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $@ ./cloudtrail/cmd/cloudtrail-check
 
 cloudtrail-backfill: $(BACKFILL)
 
 $(BACKFILL): $(GO_SOURCES)
-	@mkdir -p $(BUILD)
-	$(GO) build -trimpath -o $@ ./cloudtrail/cmd/cloudtrail-backfill
+	@mkdir -p $(ARCHBUILD)
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $@ ./cloudtrail/cmd/cloudtrail-backfill
 
 harness: $(HARNESS)
 
@@ -99,6 +118,21 @@ crashloop: build harness awsemu
 demo: build harness awsemu
 	$(GO) run ./test/demo $(ARGS)
 
+# dist/in_cloudtrail-VERSION-linux-ARCH.so, the commands for both
+# architectures and SHA256SUMS, built from scratch with the version stamped.
+dist:
+	rm -rf $(DIST) $(BUILD)/dist
+	@mkdir -p $(DIST)
+	@for arch in amd64 arm64; do \
+	  $(MAKE) --no-print-directory build cloudtrail-check cloudtrail-backfill GOARCH=$$arch BUILD=$(BUILD)/dist/$$arch VERSION=$(VERSION) || exit 1; \
+	  d=$$(ls -d $(BUILD)/dist/$$arch/linux-$$arch 2>/dev/null || echo $(BUILD)/dist/$$arch); \
+	  cp $$d/in_cloudtrail.so $(DIST)/in_cloudtrail-$(VERSION)-linux-$$arch.so; \
+	  cp $$d/cloudtrail-check $(DIST)/cloudtrail-check-$(VERSION)-linux-$$arch; \
+	  cp $$d/cloudtrail-backfill $(DIST)/cloudtrail-backfill-$(VERSION)-linux-$$arch; \
+	done
+	cd $(DIST) && sha256sum * > SHA256SUMS && cat SHA256SUMS
+
+# Both architectures: docker buildx build --platform linux/amd64,linux/arm64 -t in_cloudtrail .
 docker:
 	docker build -t in_cloudtrail .
 

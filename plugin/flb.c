@@ -1,6 +1,7 @@
 #define _GNU_SOURCE /* RTLD_DEFAULT */
 #include <dlfcn.h>
 #include <string.h>
+#include <strings.h>
 #include <stddef.h>
 #include "flb.h"
 
@@ -29,15 +30,55 @@ struct ct_api {                        /* flb_api (leading fields) */
     ct_log_check_fn input_log_check;
 };
 
-int ct_set_context(void *plugin, uintptr_t h)
+/* flb_plugin_proxy (leading fields, the same in 3.2 to 5.1): its data is the
+ * flbgo_input_plugin, i.e. the plugin pointer itself, which is what tells
+ * the two context layouts apart without guessing. */
+struct ct_proxy {
+    void *def;
+    void *api;
+    void *instance;
+    void *dso_handler;
+    void *data;
+};
+
+/* ct_is_proxy reports whether p is the flb_plugin_proxy of this plugin. */
+static int ct_is_proxy(void *p, void *plugin, void *ins)
+{
+    struct ct_proxy *px = p;
+    return px != NULL && px->data == plugin && px->instance == ins;
+}
+
+int ct_context_layout(void *plugin)
 {
     struct ct_go_input_plugin *p = plugin;
-    if (p == NULL || p->context == NULL || p->context->proxy == NULL ||
-        p->context->remote_context != NULL) {
-        return -1;
+    void **words;
+
+    if (p == NULL || p->context == NULL) {
+        return CT_CTX_UNKNOWN;
     }
-    p->context->remote_context = (void *) h;
-    return 0;
+    /* Before 4.1 the context of an instance being initialised is a
+     * flb_plugin_proxy_context { remote_context; proxy } (16 bytes): the
+     * proxy is its second word, and reading a third would run past it. */
+    words = (void **) p->context;
+    if (words[0] == NULL && ct_is_proxy(words[1], plugin, p->i_ins)) {
+        return CT_CTX_NONE;
+    }
+    /* 4.1 and later: flb_plugin_input_proxy_context { coll_fd;
+     * remote_context; proxy }. */
+    if (p->context->remote_context == NULL && ct_is_proxy(p->context->proxy, plugin, p->i_ins)) {
+        return CT_CTX_SET;
+    }
+    return CT_CTX_UNKNOWN;
+}
+
+int ct_set_context(void *plugin, uintptr_t h)
+{
+    int layout = ct_context_layout(plugin);
+
+    if (layout == CT_CTX_SET) {
+        ((struct ct_go_input_plugin *) plugin)->context->remote_context = (void *) h;
+    }
+    return layout;
 }
 
 void *ct_instance(void *plugin)
@@ -150,4 +191,87 @@ void ct_counters_text_free(struct ct_counters *c, char *text)
 void ct_counters_close(struct ct_counters *c)
 {
     free(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* The instance's property list, for refusing unknown keys.            */
+/* ------------------------------------------------------------------ */
+
+int ct_property_code(unsigned char *buf, size_t n, uintptr_t *fn, uintptr_t *target)
+{
+    void *f = dlsym(RTLD_DEFAULT, "flb_input_get_property");
+    void *t = dlsym(RTLD_DEFAULT, "flb_config_prop_get");
+
+    if (f == NULL || t == NULL) {
+        return -1;
+    }
+    memcpy(buf, f, n);
+    *fn = (uintptr_t) f;
+    *target = (uintptr_t) t;
+    return 0;
+}
+
+struct ct_mk_list {                    /* monkey's mk_list */
+    struct ct_mk_list *prev;
+    struct ct_mk_list *next;
+};
+
+struct ct_kv {                         /* flb_kv */
+    char *key;
+    char *val;
+    struct ct_mk_list _head;
+};
+
+typedef const char *(*ct_get_property_fn)(const char *, void *);
+
+/* ct_seen reports whether key is among the n NUL-ended keys in buf. */
+static int ct_seen(const char *buf, int n, const char *key)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        if (strcasecmp(buf, key) == 0) {
+            return 1;
+        }
+        buf += strlen(buf) + 1;
+    }
+    return 0;
+}
+
+int ct_property_keys(void *ins, size_t off, char *buf, size_t len)
+{
+    ct_get_property_fn get;
+    struct ct_mk_list *head, *node;
+    struct ct_kv *kv;
+    size_t used = 0, klen;
+    int n = 0;
+
+    get = (ct_get_property_fn) dlsym(RTLD_DEFAULT, "flb_input_get_property");
+    if (ins == NULL || get == NULL) {
+        return -1;
+    }
+    head = (struct ct_mk_list *) ((char *) ins + off);
+    for (node = head->next; node != head; node = node->next) {
+        if (node == NULL || n >= CT_MAX_PROPERTIES) {
+            return -1;
+        }
+        kv = (struct ct_kv *) ((char *) node - offsetof(struct ct_kv, _head));
+        if (kv->key == NULL) {
+            return -1;
+        }
+        klen = strnlen(kv->key, CT_MAX_KEY);
+        if (klen == 0 || klen == CT_MAX_KEY || used + klen + 1 > len) {
+            return -1;
+        }
+        /* Fluent Bit's own lookup of this key must answer with this very
+         * value (or, for a repeated key, the first one's): only the
+         * instance's property list does that. */
+        if (get(kv->key, ins) != kv->val && !ct_seen(buf, n, kv->key)) {
+            return -1;
+        }
+        memcpy(buf + used, kv->key, klen + 1);
+        used += klen + 1;
+        n++;
+    }
+    return n;
 }

@@ -17,10 +17,19 @@
 #define CT_LOG_DEBUG 4
 #define CT_LOG_TRACE 5
 
-/* ct_set_context stores h as the instance's remote_context, which Fluent Bit
- * passes to FLBPluginInputCallbackCtx and FLBPluginInputCleanupCallbackCtx.
- * It returns 0 on success and -1 when the struct does not look as expected
- * (then the plugin identifies instances by thread instead). */
+/* ct_context_layout tells which proxy context the instance being
+ * initialised has, recognising it by its proxy pointer (whose data is the
+ * plugin pointer and whose instance is i_ins): CT_CTX_SET for Fluent Bit 4.1
+ * and later (a remote_context, passed to FLBPluginInputCallbackCtx and
+ * FLBPluginInputCleanupCallbackCtx), CT_CTX_NONE for the layout before 4.1
+ * (none: the plugin tells instances apart by thread), CT_CTX_UNKNOWN when
+ * neither matches (a Fluent Bit whose ABI the plugin does not know).
+ * ct_set_context stores h as the remote_context when there is one and
+ * returns the layout. */
+#define CT_CTX_SET      0
+#define CT_CTX_NONE     1
+#define CT_CTX_UNKNOWN -1
+int ct_context_layout(void *plugin);
 int ct_set_context(void *plugin, uintptr_t h);
 
 /* ct_instance returns plugin->i_ins, the instance being initialised. */
@@ -50,3 +59,19 @@ struct ct_counters *ct_counters_open(void *ins, char *name, size_t name_len);
 char *ct_counters_text(struct ct_counters *c, size_t *len);
 void ct_counters_text_free(struct ct_counters *c, char *text);
 void ct_counters_close(struct ct_counters *c);
+
+/* The instance's properties (package cloudtrail/flbabi). ct_property_code
+ * copies the first n bytes of flb_input_get_property's machine code and
+ * gives its address and flb_config_prop_get's, from which the offset of the
+ * property list in struct flb_input_instance is read. It returns -1 when
+ * either symbol is not exported. */
+int ct_property_code(unsigned char *buf, size_t n, uintptr_t *fn, uintptr_t *target);
+
+/* ct_property_keys writes the keys of the property list at ins+off into buf,
+ * each ended by NUL, and returns how many; -1 when the list does not look
+ * like the instance's property list (each key is looked up through
+ * flb_input_get_property, which must find the same value), or it does not
+ * fit. Fluent Bit keeps there the keys it does not read itself. */
+#define CT_MAX_PROPERTIES 256
+#define CT_MAX_KEY        256
+int ct_property_keys(void *ins, size_t off, char *buf, size_t len);

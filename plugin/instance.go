@@ -26,6 +26,7 @@ import (
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/decode"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/metrics"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/schema"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/version"
 )
 
 // instance is one [INPUT] section of the plugin.
@@ -44,6 +45,7 @@ type instance struct {
 	stopSummary    chan struct{} // ends the periodic stats line
 	clients        *awsapi.Clients
 	counters       *counterReader // nil when acknowledging by delay
+	notes          []string       // what this Fluent Bit lacks, for the start line
 }
 
 // The registry maps both the cgo handle Fluent Bit passes to the *Ctx
@@ -118,6 +120,18 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 	regMu.Unlock()
 	name := nextName()
 	log := newLogger(api, ins, name)
+	var notes []string
+	switch C.ct_context_layout(plugin) {
+	case C.CT_CTX_UNKNOWN:
+		return nil, errUnsupported
+	case C.CT_CTX_NONE:
+		notes = append(notes, "instances told apart by thread (this Fluent Bit has no FLBPluginInputCallbackCtx, which came in 4.1)")
+	}
+	if checked, err := checkKeys(ins); err != nil {
+		return nil, err
+	} else if !checked {
+		notes = append(notes, "unknown keys not checked (this Fluent Bit's property list was not recognised)")
+	}
 	cfg, err := config.Parse(func(k string) string { return input.FLBPluginConfigKey(plugin, k) })
 	if err != nil {
 		return nil, err
@@ -175,7 +189,7 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 		counters.close()
 		return nil, err
 	}
-	inst := &instance{name: name, tid: tid, cfg: cfg, col: col, log: log, started: time.Now(), clients: clients, stopSummary: make(chan struct{}), counters: counters}
+	inst := &instance{name: name, tid: tid, cfg: cfg, col: col, log: log, started: time.Now(), clients: clients, stopSummary: make(chan struct{}), counters: counters, notes: notes}
 	if cfg.MetricsListen != "" {
 		src := collector.MetricsSource{C: col, Labels: metrics.Labels{{"instance", name}, {"queue_url", cfg.QueueURL}}}
 		release, err := metrics.Listen(cfg.MetricsListen, src)
@@ -204,9 +218,18 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 	if !col.Counting() {
 		mode = "ack=delay (" + col.AckReason() + ")"
 	}
-	log.Infof("started: %s; %s, delete margin %s", strings.Join(cfg.Effective(), " "), mode, cfg.DeleteMargin(col.Counting()))
+	line := fmt.Sprintf("started: version %s; %s; %s, delete margin %s", version.Version, strings.Join(cfg.Effective(), " "), mode, cfg.DeleteMargin(col.Counting()))
+	for _, n := range notes {
+		line += "; " + n
+	}
+	log.Infof("%s", line)
 	return inst, nil
 }
+
+// errUnsupported refuses a Fluent Bit whose Go proxy structures the plugin
+// does not recognise (README, Compatibility): guessing would write into
+// memory it does not understand.
+var errUnsupported = fmt.Errorf("this Fluent Bit is not supported: its Go input proxy structures match no release from 3.2 to 5.1 (the plugin needs Fluent Bit 3.2 or later)")
 
 // stop ends the instance's collector once, within exitBudget.
 func (inst *instance) stop() {

@@ -47,9 +47,7 @@ func FLBPluginInit(plugin unsafe.Pointer) (ret int) {
 	}
 	h := cgo.NewHandle(inst)
 	inst.handle = h
-	if C.ct_set_context(plugin, C.uintptr_t(h)) != 0 {
-		inst.log.Debugf("remote context not available; instances are identified by thread")
-	}
+	C.ct_set_context(plugin, C.uintptr_t(h)) // checked by newInstance; before 4.1 instances are told apart by thread
 	register(inst)
 	return input.FLB_OK
 }

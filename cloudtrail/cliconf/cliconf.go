@@ -8,9 +8,11 @@ package cliconf
 import (
 	"flag"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/fbconf"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/version"
 )
 
 // Plugin is the input plugin's name in Fluent Bit configurations.
@@ -18,9 +20,10 @@ const Plugin = "cloudtrail"
 
 // Flags are the -c, -input and -p flags of a command.
 type Flags struct {
-	File  string
-	Input string
-	Props props
+	File    string
+	Input   string
+	Props   props
+	Version bool // -version: print the build's version and exit
 }
 
 type props []string
@@ -34,7 +37,17 @@ func Register(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&f.File, "c", "", "Fluent Bit configuration file (classic or YAML) holding the cloudtrail [INPUT]")
 	fs.StringVar(&f.Input, "input", "", "which cloudtrail input of the file: index (0, 1, ...), cloudtrail.N, or alias")
 	fs.Var(&f.Props, "p", "input property key=value, as fluent-bit -p (repeatable; overrides the file)")
+	fs.BoolVar(&f.Version, "version", false, "print the version and exit")
 	return f
+}
+
+// PrintVersion prints "command version" to w when -version was given and
+// reports whether it did: the command then exits 0.
+func (f *Flags) PrintVersion(w io.Writer, command string) bool {
+	if f.Version {
+		fmt.Fprintln(w, command, version.Version)
+	}
+	return f.Version
 }
 
 // Given reports whether a file or a property was given.

@@ -172,7 +172,7 @@ func (c *Collector) newTracker() *ack.Tracker {
 		if start, ok := c.counters(); ok {
 			return ack.NewCounting(start, c.cfg.DeleteMargin(true), c.cfg.AckTimeout)
 		}
-		c.ackWhy = "Fluent Bit's counters for this instance could not be read"
+		c.ackWhy = "this Fluent Bit has no ring buffer counters for the instance (fluentbit_input_ring_buffer_writes_total, Fluent Bit 4.1 and later)"
 	}
 	c.counters = nil
 	return ack.NewDelay(c.cfg.DeleteMargin(false))

@@ -305,6 +305,17 @@ var InputKeys = []string{
 	"rate_gate.backpressure", "rate_gate.resume_ratio", "processors",
 }
 
+// IsInputKey reports whether Fluent Bit itself reads key from an [INPUT]
+// (case-insensitive).
+func IsInputKey(key string) bool {
+	for _, k := range InputKeys {
+		if strings.EqualFold(k, key) {
+			return true
+		}
+	}
+	return false
+}
+
 // Select picks one of the inputs: "" (the only one), an index ("1", the
 // N-th, as in plugin.N), a Fluent Bit instance name ("cloudtrail.1") or an
 // alias.

@@ -64,6 +64,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	if o.input.Version {
+		return o, nil
+	}
 	fail := func(format string, args ...any) (*options, error) {
 		err := fmt.Errorf(format, args...)
 		fmt.Fprintf(stderr, "cloudtrail-backfill: %v\n", err)

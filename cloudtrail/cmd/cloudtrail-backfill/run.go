@@ -20,6 +20,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	if err != nil {
 		return 2
 	}
+	if o.input.PrintVersion(stdout, name) {
+		return 0
+	}
 	cfg, where, err := loadConfig(o)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)

@@ -19,7 +19,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -54,6 +53,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if input.PrintVersion(stdout, "cloudtrail-check") {
+		return 0
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "cloudtrail-check: unexpected argument %q\n", fs.Arg(0))
@@ -91,7 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	for _, p := range sec.Props {
 		if !known(p.Key) {
-			report(check.Result{Status: check.Warn, Check: "config", Detail: fmt.Sprintf("unknown key %q: neither the plugin nor Fluent Bit reads it (a typo?)", p.Key)})
+			report(check.Result{Status: check.Failed, Check: "config", Detail: config.Unknown(p.Key) + ": neither the plugin nor Fluent Bit reads it, and the plugin refuses to start with it"})
 		}
 	}
 	cfg, err := config.Parse(func(k string) string { return sec.Get(k) })
@@ -125,19 +127,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func known(key string) bool {
-	for _, k := range config.Keys {
-		if strings.EqualFold(k.Name, key) {
-			return true
-		}
-	}
-	for _, k := range fbconf.InputKeys {
-		if strings.EqualFold(k, key) {
-			return true
-		}
-	}
-	return false
-}
+// known reports whether the plugin or Fluent Bit reads key: the plugin
+// refuses any other key at start (plugin/properties.go).
+func known(key string) bool { return config.IsKey(key) || fbconf.IsInputKey(key) }
 
 func regionText(r string) string {
 	if r == "" {

@@ -102,7 +102,7 @@ func TestCommand(t *testing.T) {
 		if code != 1 {
 			t.Errorf("exit %d, want 1", code)
 		}
-		for _, s := range []string{`warn   config                      unknown key "wokers"`, "FAILED sqs:GetQueueAttributes", "does not exist", "1 check(s) FAILED"} {
+		for _, s := range []string{`FAILED config                      unknown key "wokers" (did you mean "workers"?)`, "FAILED sqs:GetQueueAttributes", "does not exist", "2 check(s) FAILED"} {
 			if !strings.Contains(out, s) {
 				t.Errorf("output lacks %q", s)
 			}
