@@ -170,6 +170,7 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 		NewEncoder: newEnc,
 		Limits:     limits(cfg),
 		Log:        log,
+		CloudTrail: clients.CloudTrail,
 	}
 	counters, why := openCounters(ins)
 	if counters != nil {

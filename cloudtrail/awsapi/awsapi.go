@@ -18,6 +18,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -32,6 +33,26 @@ type Clients struct {
 	S3     *s3.Client
 	Config aws.Config
 	conns  *connTracker
+
+	ctMu sync.Mutex
+	ct   map[string]*cloudtrail.Client
+}
+
+// CloudTrail returns the CloudTrail client of region, made on first use
+// with the instance's credentials and endpoint: integrity checking asks
+// ListPublicKeys in each digest's region.
+func (c *Clients) CloudTrail(region string) *cloudtrail.Client {
+	c.ctMu.Lock()
+	defer c.ctMu.Unlock()
+	if cl, ok := c.ct[region]; ok {
+		return cl
+	}
+	if c.ct == nil {
+		c.ct = map[string]*cloudtrail.Client{}
+	}
+	cl := cloudtrail.NewFromConfig(c.Config, func(o *cloudtrail.Options) { o.Region = region })
+	c.ct[region] = cl
+	return cl
 }
 
 // Close closes the clients' connections, so that an instance stopped by a

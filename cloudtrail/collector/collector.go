@@ -18,12 +18,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/ack"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/config"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/decode"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/integrity"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/metrics"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/record"
 )
@@ -65,6 +67,10 @@ type Options struct {
 	Counters func() (ack.Counters, bool)
 	// AckWhy says why Counters is nil, for the start line.
 	AckWhy string
+	// CloudTrail returns the CloudTrail client of a region, for
+	// cloudtrail:ListPublicKeys when integrity is on without
+	// integrity_public_keys (integrity.go).
+	CloudTrail func(region string) *cloudtrail.Client
 }
 
 // Collector is one input instance's pipeline.
@@ -98,6 +104,8 @@ type Collector struct {
 	ackMu        sync.Mutex
 	tracker      *ack.Tracker // guarded by ackMu; its mode never changes
 	ackWhy       string
+
+	integ *integrity.Checker // nil unless integrity is on (integrity.go)
 
 	Stats Stats
 }
@@ -158,6 +166,12 @@ func New(o Options) (*Collector, error) {
 	}
 	c.Stats.AckLag = metrics.NewHistogram(AckBuckets)
 	c.tracker = c.newTracker()
+	integ, err := newChecker(o)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	c.integ = integ
 	return c, nil
 }
 

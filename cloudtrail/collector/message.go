@@ -93,6 +93,8 @@ func failReason(err error) string {
 	switch {
 	case strings.Contains(msg, "internal error"):
 		return "internal"
+	case strings.Contains(msg, "integrity:"):
+		return "integrity"
 	case strings.Contains(msg, "download:") || strings.Contains(msg, "max_object_size"):
 		return "download"
 	case errors.Is(err, decode.ErrLimit):

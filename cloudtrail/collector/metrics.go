@@ -43,6 +43,17 @@ func (m MetricsSource) WriteMetrics(w *metrics.Writer) {
 	w.Gauge("cloudtrail_paused", "1 while Fluent Bit has paused the input.", l, b2f(m.C.Paused()))
 	w.Histogram("cloudtrail_event_lag_seconds", "Seconds from eventTime to handover (first event of each batch).", l, &s.EventLag)
 	w.Histogram("cloudtrail_message_lag_seconds", "Seconds from the SQS message's SentTimestamp to its receipt.", l, &s.MessageLag)
+	if in := m.C.integ; in != nil {
+		is := &in.Stats
+		w.Labeled("cloudtrail_integrity_digests_total", "Digest files checked, by result: valid, invalid (a finding with problems), error (not checked: AWS error or refused digest; the message returns to the queue).", l, "result", &is.Digests)
+		w.Labeled("cloudtrail_integrity_files_total", "Log files listed in checked digests, by result: verified, missing, modified, unchecked.", l, "result", &is.Files)
+		w.Labeled("cloudtrail_integrity_problems_total", "Problems found in digests, by kind: signature, chain, file.", l, "kind", &is.Problems)
+		w.Counter("cloudtrail_integrity_downloads_total", "Log files downloaded for a check because this replica had not ingested them lately.", l, is.Downloads.Load())
+		w.Counter("cloudtrail_integrity_cache_hits_total", "Log files verified with the hash computed while ingesting them.", l, is.CacheHits.Load())
+		files, digests := in.Cache.Len()
+		w.Gauge("cloudtrail_integrity_cached_files", "Hashes of ingested log files held for the digests to come.", l, float64(files))
+		w.Gauge("cloudtrail_integrity_cached_digests", "Signatures of checked digests held for the next digest of each chain.", l, float64(digests))
+	}
 }
 
 func b2f(b bool) float64 {

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/decode"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/integrity"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/notify"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/record"
 )
@@ -87,10 +88,16 @@ func (c *Collector) process(dec *decode.Decoder, j job) {
 	m.started = true
 	c.mu.Unlock()
 
-	src := &record.Source{QueueURL: c.cfg.QueueURL, MessageID: m.id, Bucket: j.obj.Bucket, Key: j.obj.Key, Received: time.Now()}
-	stats, err := c.fetch(m.ctx, dec, src, m)
-	c.Stats.BytesCompressed.Add(stats.CompressedBytes)
-	c.Stats.BytesRaw.Add(stats.UncompressedBytes)
+	var stats decode.Stats
+	var err error
+	if c.isDigest(j.obj) {
+		err = c.checkDigest(m.ctx, m, j.obj)
+	} else {
+		src := &record.Source{QueueURL: c.cfg.QueueURL, MessageID: m.id, Bucket: j.obj.Bucket, Key: j.obj.Key, Received: time.Now()}
+		stats, err = c.fetch(m.ctx, dec, src, m)
+		c.Stats.BytesCompressed.Add(stats.CompressedBytes)
+		c.Stats.BytesRaw.Add(stats.UncompressedBytes)
+	}
 	if err != nil {
 		c.Stats.ObjectsFailed.Add(1)
 		if m.ctx.Err() != nil && c.ctx.Err() != nil {
@@ -117,7 +124,7 @@ func (c *Collector) process(dec *decode.Decoder, j job) {
 	c.mu.Unlock()
 }
 
-func (c *Collector) fetch(ctx context.Context, dec *decode.Decoder, src *record.Source, m *message) (decode.Stats, error) {
+func (c *Collector) fetch(ctx context.Context, dec *decode.Decoder, src *record.Source, m *message) (_ decode.Stats, err error) {
 	in := &s3.GetObjectInput{Bucket: aws.String(src.Bucket), Key: aws.String(src.Key)}
 	if c.cfg.BucketOwner != "" {
 		in.ExpectedBucketOwner = aws.String(c.cfg.BucketOwner)
@@ -136,6 +143,17 @@ func (c *Collector) fetch(ctx context.Context, dec *decode.Decoder, src *record.
 			return decode.Stats{}, fmt.Errorf("object size %d exceeds max_object_size %d", n, lim)
 		}
 		body = &limitReader{r: body, n: lim}
+	}
+	if c.integ != nil {
+		// Hash what is ingested, for the digest that will list it.
+		h := integrity.NewHash()
+		dec.Tee(h)
+		defer func() {
+			if err == nil {
+				var sum [32]byte
+				c.integ.Cache.PutFile(src.Bucket, src.Key, [32]byte(h.Sum(sum[:0])))
+			}
+		}()
 	}
 	return dec.Decode(body, src, c.batchBytes(), func(b []byte, events int) error {
 		c.mu.Lock()

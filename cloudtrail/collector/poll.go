@@ -80,6 +80,7 @@ func (c *Collector) accept(m *sqstypes.Message) {
 			c.log.Debugf("queue %s: message %s: ignored: %s", c.cfg.QueueURL, id, ig.Reason)
 		}
 	}
+	res.Objects = append(res.Objects, c.digestObjects(res)...)
 	for _, o := range res.Objects {
 		if reason := c.refuse(o); reason != "" {
 			c.Stats.MessagesFailed.Add(1)

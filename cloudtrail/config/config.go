@@ -46,6 +46,12 @@ type Config struct {
 	MaxObjectSize int64    // compressed bytes of one S3 object; 0 = no limit
 	CheckOnStart  bool     // run the connection check (package check) in Init
 
+	// Integrity turns on the check of CloudTrail digest files (package
+	// integrity); IntegrityPublicKeys is a PEM file of the public keys to
+	// check them with, instead of cloudtrail:ListPublicKeys.
+	Integrity           bool
+	IntegrityPublicKeys string
+
 	// Gzip bomb guards: decompressed bytes of one object, and the
 	// decompressed/compressed ratio once 8M are decompressed.
 	MaxDecompressedSize int64
@@ -88,6 +94,8 @@ var Keys = []Key{
 	{"max_object_size", "1G", "Largest compressed S3 object accepted; larger ones fail with an error (0: no limit)."},
 	{"max_decompressed_size", "10G", "Largest object accepted after decompression; a larger one fails with an error (gzip bomb guard)."},
 	{"max_compression_ratio", "200", "Largest decompressed/compressed ratio of a gzip object, checked once 8M are decompressed (gzip bomb guard; CloudTrail compresses 10-20x)."},
+	{"integrity", "off", "Check CloudTrail log file integrity while ingesting: each digest file is verified (signature, chain to the previous digest, every listed log file present with its SHA-256) and becomes one finding record in the same stream (docs/integrity.md)."},
+	{"integrity_public_keys", "", "PEM file of the public keys that verify digests (air-gapped use, tests); empty: cloudtrail:ListPublicKeys in the digest's region."},
 	{"check_on_start", "off", "Run the connection checks of cloudtrail-check at start; Fluent Bit stops with the failing line when one fails."},
 	{"metrics_listen", "", "Address (host:port) serving the plugin's Prometheus metrics at /metrics, labelled by instance; instances may share one. Empty: off."},
 	{"metrics_log_interval", "60s", "Period of the one-line stats summary in the log (0s: off)."},
@@ -98,30 +106,32 @@ var Keys = []Key{
 func Parse(get func(key string) string) (*Config, error) {
 	p := parser{get: get}
 	c := &Config{
-		QueueURL:           p.str("queue_url"),
-		Region:             p.str("region"),
-		EndpointURL:        p.str("endpoint_url"),
-		S3PathStyle:        p.boolean("s3_path_style"),
-		RoleARN:            p.str("role_arn"),
-		ExternalID:         p.str("external_id"),
-		RoleSessionName:    p.str("role_session_name"),
-		WaitTime:           p.duration("wait_time", 0, 20*time.Second),
-		MaxMessages:        p.integer("max_messages", 1, 10),
-		VisibilityTimeout:  p.duration("visibility_timeout", time.Second, 12*time.Hour),
-		Workers:            p.integer("workers", 1, 64),
-		BufferMaxSize:      int(p.size("buffer_max_size", 64<<10, 1<<30)),
-		Ack:                strings.ToLower(p.str("ack")),
-		DeleteDelay:        p.autoDuration("delete_delay", 0, time.Minute),
-		AckTimeout:         p.duration("ack_timeout", 5*time.Second, time.Hour),
-		Schema:             strings.ToLower(p.str("schema")),
-		OCSFVersion:        p.str("ocsf_version"),
-		OCSFClasses:        strings.ToLower(p.str("ocsf_classes")),
-		TLSVerify:          p.boolean("tls_verify"),
-		BucketOwner:        p.str("expected_bucket_owner"),
-		MaxObjectSize:      p.size("max_object_size", 0, 1<<50),
-		CheckOnStart:       p.boolean("check_on_start"),
-		MetricsListen:      p.str("metrics_listen"),
-		MetricsLogInterval: p.duration("metrics_log_interval", 0, 24*time.Hour),
+		QueueURL:            p.str("queue_url"),
+		Region:              p.str("region"),
+		EndpointURL:         p.str("endpoint_url"),
+		S3PathStyle:         p.boolean("s3_path_style"),
+		RoleARN:             p.str("role_arn"),
+		ExternalID:          p.str("external_id"),
+		RoleSessionName:     p.str("role_session_name"),
+		WaitTime:            p.duration("wait_time", 0, 20*time.Second),
+		MaxMessages:         p.integer("max_messages", 1, 10),
+		VisibilityTimeout:   p.duration("visibility_timeout", time.Second, 12*time.Hour),
+		Workers:             p.integer("workers", 1, 64),
+		BufferMaxSize:       int(p.size("buffer_max_size", 64<<10, 1<<30)),
+		Ack:                 strings.ToLower(p.str("ack")),
+		DeleteDelay:         p.autoDuration("delete_delay", 0, time.Minute),
+		AckTimeout:          p.duration("ack_timeout", 5*time.Second, time.Hour),
+		Schema:              strings.ToLower(p.str("schema")),
+		OCSFVersion:         p.str("ocsf_version"),
+		OCSFClasses:         strings.ToLower(p.str("ocsf_classes")),
+		TLSVerify:           p.boolean("tls_verify"),
+		BucketOwner:         p.str("expected_bucket_owner"),
+		MaxObjectSize:       p.size("max_object_size", 0, 1<<50),
+		CheckOnStart:        p.boolean("check_on_start"),
+		Integrity:           p.boolean("integrity"),
+		IntegrityPublicKeys: p.str("integrity_public_keys"),
+		MetricsListen:       p.str("metrics_listen"),
+		MetricsLogInterval:  p.duration("metrics_log_interval", 0, 24*time.Hour),
 	}
 	c.MaxDecompressedSize = p.size("max_decompressed_size", 1<<20, 1<<50)
 	c.MaxCompressionRatio = p.integer("max_compression_ratio", 2, 1<<20)
@@ -188,6 +198,9 @@ func (c *Config) validate() error {
 		if _, port, err := net.SplitHostPort(c.MetricsListen); err != nil || port == "" {
 			return fmt.Errorf("metrics_listen %q: not a host:port address such as 0.0.0.0:2021", c.MetricsListen)
 		}
+	}
+	if c.IntegrityPublicKeys != "" && !c.Integrity {
+		return fmt.Errorf("integrity_public_keys: set with integrity off: the keys only verify digests when integrity is on")
 	}
 	if c.BucketOwner != "" && !accountRE.MatchString(c.BucketOwner) {
 		return fmt.Errorf("expected_bucket_owner %q: not a 12-digit AWS account ID", c.BucketOwner)
@@ -468,6 +481,8 @@ func (c *Config) Effective() []string {
 		"max_object_size=" + FormatSize(c.MaxObjectSize),
 		"max_decompressed_size=" + FormatSize(c.MaxDecompressedSize),
 		"max_compression_ratio=" + strconv.Itoa(c.MaxCompressionRatio),
+		"integrity=" + onoff(c.Integrity),
+		"integrity_public_keys=" + c.IntegrityPublicKeys,
 		"check_on_start=" + onoff(c.CheckOnStart),
 		"metrics_listen=" + c.MetricsListen,
 		"metrics_log_interval=" + c.MetricsLogInterval.String(),

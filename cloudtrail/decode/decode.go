@@ -115,6 +115,7 @@ type Decoder struct {
 	lim Limits
 
 	gz     *gzip.Reader
+	tee    io.Writer // receives the uncompressed content of the next object (Tee)
 	in     countingReader
 	head   prefixReader
 	body   limitReader
@@ -197,10 +198,17 @@ func (d *Decoder) Decode(r io.Reader, src *record.Source, batchBytes int, emit f
 		Gzip:              d.isGzip,
 		Skipped:           d.skipped,
 	}
-	d.src, d.emit, d.batch = nil, nil, nil
+	d.src, d.emit, d.batch, d.tee = nil, nil, nil, nil
 	d.win.rd = nil
 	return st, err
 }
+
+// Tee makes the next Decode call copy every uncompressed byte of the object
+// it reads to w, in order, as the decoder reads them; a successful Decode
+// has read the object to its end, so w then has all of it. The collector
+// hashes log files this way when it checks integrity, instead of
+// downloading them again for the digest. Decode clears it.
+func (d *Decoder) Tee(w io.Writer) { d.tee = w }
 
 func (d *Decoder) decode() error {
 	n, err := io.ReadFull(&d.in, d.sniff[:])
@@ -223,6 +231,9 @@ func (d *Decoder) decode() error {
 			return fmt.Errorf("gzip header: %w", err)
 		}
 		body = d.gz
+	}
+	if d.tee != nil {
+		body = io.TeeReader(body, d.tee)
 	}
 	d.body = limitReader{r: body, d: d}
 	d.win.reset(&d.body, d.lim.MaxEventBytes)

@@ -87,6 +87,11 @@ const (
 	digestMarker       = "CloudTrail-Digest"
 )
 
+// ReasonDigest is the Ignored.Reason of a CloudTrail digest file: a caller
+// that checks log file integrity (package integrity) reads these instead of
+// skipping them.
+const ReasonDigest = reasonDigest
+
 // ErrMalformed is matched (with errors.Is) by every error Parse returns. The
 // same body always fails the same way, so a caller should not retry it; it
 // belongs in a dead-letter queue.
