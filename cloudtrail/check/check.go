@@ -163,6 +163,7 @@ func (r *run) all() {
 		sample = &notify.Object{Bucket: b, Key: k}
 	}
 	r.object(sample)
+	r.integrityKeys()
 }
 
 // newClients builds clients for cfg and remembers nothing.
@@ -520,7 +521,9 @@ func (r *run) object(o *notify.Object) {
 		r.fail("bucket_allowlist", "bucket %s is not in bucket_allowlist (%s): the plugin refuses its notifications; add it", o.Bucket, strings.Join(r.cfg.BucketAllow, ","))
 	}
 	if strings.Contains(o.Key, "CloudTrail-Digest") {
-		r.warn("sample object", "%s is a digest file, which the plugin skips; pick a log file", loc)
+		if !r.cfg.Integrity {
+			r.warn("sample object", "%s is a digest file, which the plugin skips (integrity off); pick a log file", loc)
+		}
 	}
 	c := r.clients
 	if c == nil {

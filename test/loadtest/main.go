@@ -60,6 +60,7 @@ type options struct {
 	events, perObject int
 	bigMB             int
 	schema            string
+	props             [][2]string // -p key=value, for every input
 	workers           string
 	bufferMaxSize     string
 	inputs            int
@@ -90,6 +91,14 @@ func main() {
 	flag.StringVar(&o.memLimit, "gomemlimit", "", "GOMEMLIMIT for Fluent Bit's process; empty: inherited")
 	flag.StringVar(&o.plugin, "plugin", "", "the plugin .so (default: build/in_cloudtrail.so)")
 	flag.BoolVar(&o.keepConfig, "keep-config", false, "print the Fluent Bit configuration used")
+	flag.Func("p", "key=value: one more property of every input, e.g. -p integrity=on -p integrity_public_keys=keys.pem (repeatable)", func(kv string) error {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("want key=value")
+		}
+		o.props = append(o.props, [2]string{k, v})
+		return nil
+	})
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
@@ -167,6 +176,11 @@ func run(o options) error {
 		case "schema":
 			return o.schema
 		}
+		for _, kv := range o.props {
+			if kv[0] == k {
+				return kv[1]
+			}
+		}
 		return ""
 	})
 	if err != nil {
@@ -220,6 +234,9 @@ func run(o options) error {
 			if o.bufferMaxSize != "" {
 				in.WriteString("    buffer_max_size " + o.bufferMaxSize + "\n")
 			}
+			for _, kv := range o.props {
+				in.WriteString("    " + kv[0] + " " + kv[1] + "\n")
+			}
 		}
 		conf := fmt.Sprintf("[SERVICE]\n    flush 1\n    grace 5\n    log_level warn\n    http_server on\n    http_listen 127.0.0.1\n    http_port %d\n\n%s\n[OUTPUT]\n%s", port, in.String(), out)
 		if o.keepConfig {
@@ -246,6 +263,9 @@ func run(o options) error {
 			}
 			if o.bufferMaxSize != "" {
 				args = append(args, "buffer_max_size="+o.bufferMaxSize)
+			}
+			for _, kv := range o.props {
+				args = append(args, kv[0]+"="+kv[1])
 			}
 		}
 		cmd = exec.Command(filepath.Join(root, "build", "harness"), args...)

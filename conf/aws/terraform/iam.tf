@@ -62,10 +62,20 @@ data "aws_iam_policy_document" "reader" {
     resources = [aws_sqs_queue.dlq.arn]
   }
 
+  # Log files and, for integrity on, the digest files under
+  # AWSLogs/.../CloudTrail-Digest/ with the log files they list.
   statement {
     sid       = "TrailObjects"
     actions   = ["s3:GetObject"]
     resources = ["${aws_s3_bucket.trail.arn}/AWSLogs/*"]
+  }
+
+  # integrity on: the public keys that verify digest files
+  # (ListPublicKeys has no resource-level permissions).
+  statement {
+    sid       = "DigestPublicKeys"
+    actions   = ["cloudtrail:ListPublicKeys"]
+    resources = ["*"]
   }
 
   dynamic "statement" {
