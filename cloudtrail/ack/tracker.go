@@ -12,6 +12,10 @@ type Done struct {
 	// TimedOut is set when the count never covered the handover and
 	// ack_timeout decided instead.
 	TimedOut bool
+	// Proven is set when a later handover was counted (so this one is in a
+	// chunk for certain); otherwise the margin, Held, decided.
+	Proven bool
+	Held   time.Duration // from counted to released
 }
 
 // Tracker holds the handovers that Fluent Bit accepted but may not yet have
@@ -206,7 +210,7 @@ counting:
 		if e.countedAt.IsZero() || (d <= e.after && now.Sub(e.countedAt) < margin && !e.timedOut) {
 			break
 		}
-		out = append(out, Done{Token: e.token, Lag: e.countedAt.Sub(e.handedAt), TimedOut: e.timedOut})
+		out = append(out, Done{Token: e.token, Lag: e.countedAt.Sub(e.handedAt), TimedOut: e.timedOut, Proven: d > e.after, Held: now.Sub(e.countedAt)})
 		t.queue = t.queue[1:]
 	}
 	return out

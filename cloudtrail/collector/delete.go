@@ -106,6 +106,13 @@ func (c *Collector) settle(done []ack.Done, now time.Time) {
 		if c.Counting() {
 			c.Stats.AckLag.Observe(d.Lag.Seconds())
 		}
+		if c.Counting() {
+			proof := "margin"
+			if d.Proven {
+				proof = "a later handover counted"
+			}
+			c.log.Debugf("queue %s: handover of %d batches in a chunk: counted %s after the handover, released %s later (%s)", c.cfg.QueueURL, len(d.Token.([]batch)), d.Lag.Round(time.Millisecond), d.Held.Round(time.Millisecond), proof)
+		}
 		if d.TimedOut {
 			c.Stats.AckTimeouts.Add(1)
 			c.log.Warnf("queue %s: Fluent Bit's record count did not cover a handover within ack_timeout %s (a processor that drops records?); taking it as stored", c.cfg.QueueURL, c.cfg.AckTimeout)
