@@ -1,30 +1,20 @@
 package e2e
 
 import (
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/test/testenv"
 )
 
 // TestCheckOnStartStopsFluentBit: with check_on_start on and a queue that
-// does not exist, a real fluent-bit exits non-zero and its log names the
-// failed check.
+// does not exist, a real fluent-bit refuses the input (exits non-zero from
+// 4.0) and its log names the failed check, on every Fluent Bit version.
 func TestCheckOnStartStopsFluentBit(t *testing.T) {
-	testenv.FluentBit(t)
+	testenv.ForEachFluentBit(t, testCheckOnStart)
+}
+
+func testCheckOnStart(t *testing.T, bin testenv.FluentBitBinary) {
 	srv := testenv.Emulator(t)
-	fb := start(t, srv, t.TempDir(), "-e", testenv.Plugin(t), "-i", "cloudtrail",
-		"-p", "queue_url="+srv.URL+"/000000000000/absent", "-p", "check_on_start=on", "-o", "null")
-	select {
-	case <-fb.done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("fluent-bit kept running although a check failed")
-	}
-	if fb.cmd.ProcessState.ExitCode() == 0 {
-		t.Fatal("fluent-bit exited 0 although a check failed")
-	}
-	if log := fb.log.String(); !strings.Contains(log, "check_on_start: FAILED sqs:GetQueueAttributes") {
-		t.Fatalf("no line naming the failed check:\n%s", log)
-	}
+	refused(t, bin, srv, "check_on_start: FAILED sqs:GetQueueAttributes",
+		"-p", "queue_url="+srv.URL+"/000000000000/absent", "-p", "check_on_start=on")
 }

@@ -1,6 +1,7 @@
-// Package e2e runs the plugin inside a real fluent-bit (from $FLUENT_BIT or
-// PATH) against the AWS emulator. Without a fluent-bit the tests are skipped
-// and say so.
+// Package e2e runs the plugin inside a real fluent-bit against the AWS
+// emulator: the light tests on every binary of FLUENT_BIT_VERSIONS (a
+// subtest per version), the heavy ones on the newest (package testenv).
+// Without a fluent-bit the tests are skipped and say so.
 package e2e
 
 import (
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -55,9 +57,17 @@ func startProcess(t *testing.T, cmd *exec.Cmd) *process {
 
 type fluentBit struct{ *process }
 
+// start runs the newest fluent-bit under test.
 func start(t *testing.T, srv *emu.Server, dir string, args ...string) *fluentBit {
 	t.Helper()
-	cmd := exec.Command(testenv.FluentBit(t), args...)
+	return startOn(t, testenv.Newest(t), srv, dir, args...)
+}
+
+// startOn runs fluent-bit binary bin with args in dir, its AWS SDK pointed
+// at the emulator.
+func startOn(t *testing.T, bin testenv.FluentBitBinary, srv *emu.Server, dir string, args ...string) *fluentBit {
+	t.Helper()
+	cmd := exec.Command(bin.Path, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "AWS_REGION="+emu.Region, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL="+srv.URL)
@@ -110,9 +120,13 @@ func write(t *testing.T, path, text string) {
 
 // TestClassicConfigDrainsSeededQueue loads the plugin through a plugins file
 // from a classic config, drains a queue seeded with every real CloudTrail
-// file and every notification shape into out_file, and checks every eventID.
+// file and every notification shape into out_file, and checks every eventID,
+// on every Fluent Bit version.
 func TestClassicConfigDrainsSeededQueue(t *testing.T) {
-	testenv.FluentBit(t)
+	testenv.ForEachFluentBit(t, testClassicConfigDrainsSeededQueue)
+}
+
+func testClassicConfigDrainsSeededQueue(t *testing.T, bin testenv.FluentBitBinary) {
 	srv := testenv.Emulator(t)
 	ctx := context.Background()
 	sc, err := seed.Full(ctx, srv, "ct", "trail")
@@ -141,7 +155,7 @@ func TestClassicConfigDrainsSeededQueue(t *testing.T) {
     file   out.jsonl
     format plain
 `, sc.QueueURL, dir))
-	fb := start(t, srv, dir, "-c", "fluent-bit.conf")
+	fb := startOn(t, bin, srv, dir, "-c", "fluent-bit.conf")
 	out := filepath.Join(dir, "out.jsonl")
 	count := func() map[string]int {
 		got := map[string]int{}
@@ -174,22 +188,17 @@ func TestClassicConfigDrainsSeededQueue(t *testing.T) {
 		}
 	}
 	log := fb.log.String()
-	if strings.Contains(log, "remote context not available") {
-		t.Error("the remote_context mirror did not match this Fluent Bit's struct layout")
-	}
-	if !strings.Contains(log, "[input:cloudtrail:cloudtrail.0] started") {
-		t.Error("no start line in Fluent Bit's log format")
-	}
-	if !strings.Contains(log, "; ack=counters") {
-		t.Error("the start line does not say ack=counters: this Fluent Bit's counters were not found")
-	}
+	checkStartLines(t, bin, log, 1)
 	t.Logf("%d records, %d messages", sc.Events(), sc.Messages)
 }
 
 // TestYAMLTwoInstances runs two cloudtrail inputs on two queues from a YAML
-// config with a YAML plugins file.
+// config with a YAML plugins file, on every Fluent Bit version.
 func TestYAMLTwoInstances(t *testing.T) {
-	testenv.FluentBit(t)
+	testenv.ForEachFluentBit(t, testYAMLTwoInstances)
+}
+
+func testYAMLTwoInstances(t *testing.T, bin testenv.FluentBitBinary) {
 	srv := testenv.Emulator(t)
 	ctx := context.Background()
 	files, err := seed.Corpus(filepath.Join(emu.Root(), "test", "testdata", "cloudtrail", "stratus-red-team"))
@@ -241,16 +250,14 @@ pipeline:
       file: b.jsonl
       format: plain
 `, queues["a"], queues["b"], dir, dir))
-	fb := start(t, srv, dir, "-c", "fluent-bit.yaml")
+	fb := startOn(t, bin, srv, dir, "-c", "fluent-bit.yaml")
 	testenv.WaitFor(t, time.Minute, "both queues drained", func() bool {
 		v1, f1, _ := srv.Depth(ctx, queues["a"])
 		v2, f2, _ := srv.Depth(ctx, queues["b"])
 		return v1+f1+v2+f2 == 0
 	})
 	fb.stop()
-	if n := strings.Count(fb.log.String(), "; ack=counters"); n != 2 {
-		t.Errorf("%d of 2 instances acknowledge by Fluent Bit's counters", n)
-	}
+	checkStartLines(t, bin, fb.log.String(), 2)
 	for _, name := range []string{"a", "b"} {
 		got := map[string]bool{}
 		for _, r := range records(t, filepath.Join(dir, name+".jsonl")) {
@@ -268,13 +275,33 @@ pipeline:
 	}
 }
 
-// TestBadConfigExitsNonZero checks that a bad key makes fluent-bit exit with
-// one line naming the key and value.
+// TestBadConfigExitsNonZero checks that a bad value makes fluent-bit exit
+// with one line naming the key and value, on every Fluent Bit version.
 func TestBadConfigExitsNonZero(t *testing.T) {
-	testenv.FluentBit(t)
-	srv := testenv.Emulator(t)
-	fb := start(t, srv, t.TempDir(), "-e", testenv.Plugin(t), "-i", "cloudtrail",
-		"-p", "queue_url=https://sqs.us-east-1.amazonaws.com/123456789012/q", "-p", "visibility_timeout=5 minutes", "-o", "null")
+	testenv.ForEachFluentBit(t, func(t *testing.T, bin testenv.FluentBitBinary) {
+		refused(t, bin, testenv.Emulator(t), `visibility_timeout "5 minutes"`, "-p", "queue_url="+anyQueue, "-p", "visibility_timeout=5 minutes")
+	})
+}
+
+// anyQueue is a queue URL for tests that never reach the queue.
+const anyQueue = "https://sqs.us-east-1.amazonaws.com/123456789012/q"
+
+// refused starts fluent-bit with the plugin and the -p properties and
+// requires it to refuse the input with a line holding want: Fluent Bit
+// exits non-zero (3.2 runs on without the input).
+func refused(t *testing.T, bin testenv.FluentBitBinary, srv *emu.Server, want string, props ...string) {
+	t.Helper()
+	args := append([]string{"-e", testenv.Plugin(t), "-i", "cloudtrail"}, props...)
+	fb := startOn(t, bin, srv, t.TempDir(), append(args, "-o", "null")...)
+	if !bin.InitFailureStops() {
+		// The input is refused and Fluent Bit runs on without it (and
+		// 3.2.10 then dies of SIGSEGV at its own shutdown, after its
+		// outputs stopped): the test ends it with SIGKILL.
+		testenv.WaitFor(t, 20*time.Second, "the refusal in the log", func() bool {
+			return strings.Contains(fb.log.String(), want) && strings.Contains(fb.log.String(), "could not initialize threaded plugin instance")
+		})
+		return
+	}
 	select {
 	case <-fb.done:
 	case <-time.After(20 * time.Second):
@@ -283,7 +310,29 @@ func TestBadConfigExitsNonZero(t *testing.T) {
 	if fb.cmd.ProcessState.ExitCode() == 0 {
 		t.Fatal("fluent-bit exited 0 with a bad configuration")
 	}
-	if !strings.Contains(fb.log.String(), `visibility_timeout "5 minutes"`) {
-		t.Fatalf("no error line naming the key and value:\n%s", fb.log.String())
+	if !strings.Contains(fb.log.String(), want) {
+		t.Fatalf("no error line holding %s:\n%s", want, fb.log.String())
+	}
+}
+
+// checkStartLines checks the start lines of n instances: each says the
+// acknowledgement mode this Fluent Bit allows, and on a Fluent Bit without
+// the *Ctx callbacks, that instances are told apart by thread.
+func checkStartLines(t *testing.T, bin testenv.FluentBitBinary, log string, n int) {
+	t.Helper()
+	starts := regexp.MustCompile(`\[input:cloudtrail:cloudtrail\.\d+\] started: [^\n]*`).FindAllString(log, -1)
+	if len(starts) != n {
+		t.Fatalf("%d start lines in Fluent Bit's log format, want %d", len(starts), n)
+	}
+	for _, l := range starts {
+		if !strings.Contains(l, "; "+bin.AckMode()) {
+			t.Errorf("on %s the start line should say %s: %s", bin.Name(), bin.AckMode(), l)
+		}
+		if byThread := strings.Contains(l, "instances told apart by thread"); byThread == bin.CtxCallbacks() {
+			t.Errorf("on %s (*Ctx callbacks: %v) the start line says otherwise: %s", bin.Name(), bin.CtxCallbacks(), l)
+		}
+		if strings.Contains(l, "unknown keys not checked") {
+			t.Errorf("on %s the property list was not recognised: %s", bin.Name(), l)
+		}
 	}
 }

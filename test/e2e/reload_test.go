@@ -18,9 +18,14 @@ import (
 // TestHotReloadInRealFluentBit reloads Fluent Bit through its HTTP API in the
 // middle of an ingestion, with a changed setting (the output file), and
 // checks that every event arrives, the new setting takes effect and the
-// queue drains.
+// queue drains, on every Fluent Bit version where a Go input survives a
+// reload (before 4.1 the new instance is found by its thread).
 func TestHotReloadInRealFluentBit(t *testing.T) {
-	testenv.FluentBit(t)
+	testenv.ForEachFluentBit(t, testHotReload)
+}
+
+func testHotReload(t *testing.T, bin testenv.FluentBitBinary) {
+	bin.SkipUnless(t, bin.HotReload(), "after a hot reload, Fluent Bit 3.2.10 takes the Go input's records (the new instance hands 720 of 800 over, its messages are deleted) and none reaches the output: do not use hot reload with this plugin before 4.0 (README, Compatibility)")
 	srv := testenv.Emulator(t)
 	ctx := context.Background()
 	sc, err := seed.Full(ctx, srv, "ct", "trail")
@@ -57,7 +62,7 @@ func TestHotReloadInRealFluentBit(t *testing.T) {
 	}
 	cfg := filepath.Join(dir, "fluent-bit.conf")
 	write(t, cfg, conf("before.jsonl"))
-	fb := start(t, srv, dir, "-e", testenv.Plugin(t), "-c", cfg)
+	fb := startOn(t, bin, srv, dir, "-e", testenv.Plugin(t), "-c", cfg)
 	testenv.WaitFor(t, 30*time.Second, "first records", func() bool { return len(records(t, filepath.Join(dir, "before.jsonl"))) > 0 })
 	write(t, cfg, conf("after.jsonl"))
 	resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%s/api/v2/reload", port), "application/json", strings.NewReader(""))
@@ -97,9 +102,7 @@ func TestHotReloadInRealFluentBit(t *testing.T) {
 	if !strings.Contains(log, "reload") {
 		t.Fatal("no reload in the log")
 	}
-	if n := strings.Count(log, "; ack=counters"); n != 2 {
-		t.Errorf("%d of 2 instances (before and after the reload) acknowledge by Fluent Bit's counters", n)
-	}
+	checkStartLines(t, bin, log, 2) // before and after the reload
 	dups := 0
 	for id, n := range got() {
 		if n > sc.Want[id] {

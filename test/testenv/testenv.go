@@ -58,23 +58,6 @@ func Plugin(tb testing.TB) string { return artifact(tb, "IN_CLOUDTRAIL_SO", "bui
 // Harness returns the path of the C host harness.
 func Harness(tb testing.TB) string { return artifact(tb, "HARNESS_BIN", "build/harness") }
 
-// FluentBit returns a real fluent-bit binary from $FLUENT_BIT or PATH, or
-// skips the test saying so plainly.
-func FluentBit(tb testing.TB) string {
-	tb.Helper()
-	if p := os.Getenv("FLUENT_BIT"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			tb.Fatalf("FLUENT_BIT=%s: %v", p, err)
-		}
-		return p
-	}
-	p, err := exec.LookPath("fluent-bit")
-	if err != nil {
-		tb.Skip("SKIPPED: no fluent-bit found (set FLUENT_BIT=/path/to/fluent-bit or put it on PATH); this end-to-end test needs a real Fluent Bit 5.1")
-	}
-	return p
-}
-
 // Emulator starts an AWS emulator for the test and stops it at the end.
 func Emulator(tb testing.TB) *emu.Server {
 	tb.Helper()
