@@ -221,15 +221,18 @@ counting:
 // one go), and one that is not counted never will be (Fluent Bit discards
 // what is left in the ring at exit). ok are safe to forget, lost are not.
 // final nil means no last reading could be taken: only handovers already
-// seen counted are safe then. In delay mode every handover is trusted at
-// exit, as the timer is all there is to go by.
+// seen counted are safe then. In delay mode a handover still waiting for its
+// margin at exit is lost: the margin was all that said Fluent Bit had it, and
+// measured on 3.2.10, SIGTERM with ack=delay, trusting them deleted 14
+// messages of which only 1,600 of 2,800 records reached the output (Fluent
+// Bit stops its outputs before it calls the input's exit).
 func (t *Tracker) Final(final *Counters) (ok []Done, lost []any) {
 	if !t.counters {
 		for _, e := range t.queue {
-			ok = append(ok, Done{Token: e.token})
+			lost = append(lost, e.token)
 		}
 		t.queue = nil
-		return ok, nil
+		return nil, lost
 	}
 	d := int64(-1)
 	if final != nil {
