@@ -21,6 +21,8 @@ LDFLAGS   := -X github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/version
 HOSTARCH  := $(shell $(GO) env GOHOSTARCH)
 GOARCH    ?= $(HOSTARCH)
 # A cross build goes to its own directory with its own C compiler (cgo).
+CROSS_CC_arm64 := aarch64-linux-gnu-gcc
+CROSS_CC_amd64 := x86_64-linux-gnu-gcc
 ifeq ($(GOARCH),$(HOSTARCH))
 ARCHBUILD := $(BUILD)
 SO_CC     := $(CC)
@@ -28,8 +30,6 @@ else
 ARCHBUILD := $(BUILD)/linux-$(GOARCH)
 SO_CC     := $(CROSS_CC_$(GOARCH))
 endif
-CROSS_CC_arm64 := aarch64-linux-gnu-gcc
-CROSS_CC_amd64 := x86_64-linux-gnu-gcc
 SO        := $(ARCHBUILD)/in_cloudtrail.so
 HARNESS   := $(BUILD)/harness
 AWSEMU    := $(BUILD)/awsemu
@@ -54,7 +54,7 @@ build: $(SO)
 
 $(SO): $(GO_SOURCES)
 	@mkdir -p $(ARCHBUILD)
-	@command -v $(SO_CC) >/dev/null || { echo "no C compiler $(SO_CC) for GOARCH=$(GOARCH): apt-get install gcc-aarch64-linux-gnu (Debian)"; exit 1; }
+	@command -v "$(SO_CC)" >/dev/null || { echo "no C compiler $(SO_CC) for GOARCH=$(GOARCH): apt-get install gcc-aarch64-linux-gnu (Debian)"; exit 1; }
 	CGO_ENABLED=1 GOOS=linux GOARCH=$(GOARCH) CC=$(SO_CC) $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w $(LDFLAGS)' -o $@ ./plugin
 	@rm -f $(ARCHBUILD)/in_cloudtrail.h
 
