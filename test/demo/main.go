@@ -105,6 +105,7 @@ func run(schema string, follow bool) error {
 		return err
 	}
 	var printed atomic.Int64
+	sum := newSummary()
 	done := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -113,6 +114,7 @@ func run(schema string, follow bool) error {
 			line := sc.Text()
 			if strings.HasPrefix(line, "{") {
 				printed.Add(1)
+				sum.add(line)
 			}
 			fmt.Println(line)
 		}
@@ -131,6 +133,7 @@ func run(schema string, follow bool) error {
 		if err != nil {
 			return fmt.Errorf("queue not drained: %w", err)
 		}
+		sum.print(os.Stderr)
 		fmt.Fprintf(os.Stderr, "demo: done: %d records printed, %d expected; queue %s is empty\n", printed.Load(), events, queueURL)
 		return nil
 	}
