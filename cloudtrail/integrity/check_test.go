@@ -274,7 +274,7 @@ func TestRealDigestsParse(t *testing.T) {
 		})
 	}
 	if len(files) == 0 {
-		t.Skip("no real digest files: ../shared/testdata/cloudtrail is not there (run where ../shared is mounted)")
+		t.Skip("SKIPPED: no real digest files: ../shared/testdata/cloudtrail is not there (check out ../shared next to the project; .ci/run reports whether it is there)")
 	}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
