@@ -171,6 +171,7 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 		Limits:     limits(cfg),
 		Log:        log,
 		CloudTrail: clients.CloudTrail,
+		Memory:     cMemory{},
 	}
 	counters, why := openCounters(ins)
 	if counters != nil {

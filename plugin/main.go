@@ -5,9 +5,10 @@
 //
 // Rules kept at this boundary: every export recovers panics (a Go panic
 // would abort Fluent Bit); C never holds a Go pointer (instances are named
-// by runtime/cgo.Handle values); record buffers are malloc'd in C and freed
-// in the cleanup callback; the input callback only copies from a queue that
-// background goroutines fill, so it returns in milliseconds.
+// by runtime/cgo.Handle values); records are written into malloc'd C memory
+// that Fluent Bit reads in the input callback and that is reused after the
+// cleanup callback (memory.go); the input callback only points at records
+// that background goroutines wrote, so it returns in microseconds.
 package main
 
 /*
@@ -135,7 +136,9 @@ func FLBPluginUnregister(def unsafe.Pointer) {
 	input.FLBPluginUnregister(def)
 }
 
-// collect fills *data with the records waiting for this instance.
+// collect points *data at the records waiting for this instance, in the
+// collector's C memory (memory.go); they stay there, unchanged, until
+// cleanup.
 func collect(inst *instance, data *unsafe.Pointer, size *C.size_t) int {
 	*size = 0
 	if inst == nil {
@@ -145,28 +148,15 @@ func collect(inst *instance, data *unsafe.Pointer, size *C.size_t) int {
 	if h == nil {
 		return input.FLB_OK
 	}
-	n := h.Size()
-	buf := C.malloc(C.size_t(n))
-	if buf == nil {
-		inst.col.Requeue(h)
-		inst.log.Errorf("cannot allocate %d bytes for records; retrying", n)
-		return input.FLB_OK
-	}
-	dst := unsafe.Slice((*byte)(buf), n)
-	off := 0
-	for _, c := range h.Chunks() {
-		off += copy(dst[off:], c)
-	}
 	inst.pending = h
-	*data = buf
-	*size = C.size_t(n)
+	*data = unsafe.Pointer(unsafe.SliceData(h.Data()))
+	*size = C.size_t(h.Size())
 	return input.FLB_OK
 }
 
-// cleanup runs right after Fluent Bit copied the buffer into its ring
-// buffer: the records are handed over, and the buffer is ours to free.
+// cleanup runs right after Fluent Bit copied the records into its ring
+// buffer (or gave up): the collector learns which, and reuses the memory.
 func cleanup(inst *instance, data unsafe.Pointer) {
-	C.free(data)
 	if inst == nil {
 		return
 	}

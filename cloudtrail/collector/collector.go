@@ -71,6 +71,8 @@ type Options struct {
 	// cloudtrail:ListPublicKeys when integrity is on without
 	// integrity_public_keys (integrity.go).
 	CloudTrail func(region string) *cloudtrail.Client
+	// Memory holds the queued records (queue.go); nil: the Go heap.
+	Memory Memory
 }
 
 // Collector is one input instance's pipeline.
@@ -155,7 +157,7 @@ func New(o Options) (*Collector, error) {
 		log:      o.Log,
 		newEnc:   o.NewEncoder,
 		limits:   o.Limits,
-		queue:    newBatchQueue(o.Config.BufferMaxSize),
+		queue:    newBatchQueue(o.Config.BufferMaxSize, o.Memory),
 		jobs:     make(chan job),
 		ctx:      ctx,
 		cancel:   cancel,

@@ -104,11 +104,7 @@ func (s *sink) run(ctx context.Context, c *collector.Collector, every time.Durat
 		if h == nil {
 			continue
 		}
-		var buf []byte
-		for _, ch := range h.Chunks() {
-			buf = append(buf, ch...)
-		}
-		es, err := msgpack.DecodeEntries(buf)
+		es, err := msgpack.DecodeEntries(h.Data())
 		s.mu.Lock()
 		s.entries = append(s.entries, es...)
 		if err != nil && s.err == nil {

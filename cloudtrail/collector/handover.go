@@ -10,29 +10,19 @@ import (
 // Handed from the cleanup callback that follows, on the same thread.
 type Handover struct {
 	batches []batch
+	data    []byte
 	// before is Fluent Bit's counters read just before the handover (valid
 	// when counted is set): Handed compares them with a reading after it.
 	before  ack.Counters
 	counted bool
 }
 
-// Chunks returns the encoded entries to copy, in order.
-func (h *Handover) Chunks() [][]byte {
-	out := make([][]byte, len(h.batches))
-	for i, b := range h.batches {
-		out[i] = b.data
-	}
-	return out
-}
+// Data returns the encoded entries, in order, as one block of the
+// collector's Memory. It stays valid and unchanged until Handed.
+func (h *Handover) Data() []byte { return h.data }
 
 // Size is the total number of bytes.
-func (h *Handover) Size() int {
-	n := 0
-	for _, b := range h.batches {
-		n += len(b.data)
-	}
-	return n
-}
+func (h *Handover) Size() int { return len(h.data) }
 
 // Events is the number of records.
 func (h *Handover) Events() int {
@@ -52,24 +42,15 @@ func (c *Collector) Take(max int) *Handover {
 	if gate {
 		return nil
 	}
-	bs := c.queue.take(max)
+	bs, data := c.queue.take(max)
 	if len(bs) == 0 {
 		return nil
 	}
-	h := &Handover{batches: bs}
+	h := &Handover{batches: bs, data: data}
 	if c.Counting() {
 		h.before, h.counted = c.readCounters()
 	}
 	return h
-}
-
-// Requeue gives back the batches of a handover that could not be passed to
-// Fluent Bit, so the next callback hands them over instead.
-func (c *Collector) Requeue(h *Handover) {
-	if h != nil {
-		c.queue.requeue(h.batches)
-		h.batches = nil
-	}
 }
 
 // Handed is called once Fluent Bit has returned from appending h: it
@@ -94,28 +75,29 @@ func (c *Collector) Handed(h *Handover) {
 		events := h.Events()
 		c.Stats.RecordsDropped.Add(int64(events))
 		c.log.Warnf("queue %s: Fluent Bit dropped a handover of %d records (its ring buffer stayed full: the engine is slower than the input); handing them over again", c.cfg.QueueURL, events)
-		c.requeueDropped(h.batches)
+		c.requeueDropped(now)
 	case ack.Absorbed:
 		// Neither ring counter moved: Fluent Bit wrote nothing to its
 		// ring. Processors that drop every record do that, and so does a
 		// processor error or a failed allocation in Fluent Bit. Hand the
 		// records over once more to tell them apart: dropped again, they
 		// were dropped on purpose.
-		if c.reabsorbed(h.batches) {
+		if absorbedBefore(h.batches) {
+			c.queue.done()
 			c.acked(h.batches, now)
 			break
 		}
-		c.queue.requeue(h.batches)
+		c.queue.giveBack(func(b *batch) bool { b.absorbed = true; return true })
 	default:
+		if t, ok := entryTime(h.data); ok {
+			c.Stats.EventLag.Observe(now.Sub(t).Seconds())
+		}
+		c.queue.done() // h.data is reused from here on
 		rehanded := false
 		for i, b := range h.batches {
-			if i == 0 {
-				if t, ok := entryTime(b.data); ok {
-					c.Stats.EventLag.Observe(now.Sub(t).Seconds())
-				}
-			}
 			rehanded = rehanded || b.dropped
 			c.Stats.Records.Add(int64(b.events))
+			h.batches[i].data = nil
 		}
 		if rehanded {
 			c.Stats.Rehanded.Add(1)
@@ -124,35 +106,35 @@ func (c *Collector) Handed(h *Handover) {
 		c.tracker.Add(h.batches, h.Events(), now)
 		c.ackMu.Unlock()
 	}
-	h.batches = nil
+	h.batches, h.data = nil, nil
 }
 
-// reabsorbed reports whether every batch was absorbed before, and marks them.
-func (c *Collector) reabsorbed(bs []batch) bool {
-	all := true
-	for i := range bs {
-		all = all && bs[i].absorbed
-		bs[i].absorbed = true
+// absorbedBefore reports whether every batch was in a handover that Fluent
+// Bit absorbed before.
+func absorbedBefore(bs []batch) bool {
+	for _, b := range bs {
+		if !b.absorbed {
+			return false
+		}
 	}
-	return all
+	return true
 }
 
-// requeueDropped puts the batches of a dropped handover back at the front of
-// the queue, except those of messages that failed meanwhile: those return
-// to SQS and are read again whole.
-func (c *Collector) requeueDropped(bs []batch) {
-	keep := bs[:0]
+// requeueDropped leaves the batches of a dropped handover at the front of
+// the queue, so that the next callback hands them over again in the same
+// order, except those of messages that failed meanwhile: those return to
+// SQS and are read again whole.
+func (c *Collector) requeueDropped(now time.Time) {
 	var gone []batch
 	c.mu.Lock()
-	for _, b := range bs {
+	c.queue.giveBack(func(b *batch) bool {
 		if b.msg.state == stateFailed {
-			gone = append(gone, b)
-			continue
+			gone = append(gone, batch{events: b.events, msg: b.msg})
+			return false
 		}
 		b.dropped = true
-		keep = append(keep, b)
-	}
+		return true
+	})
 	c.mu.Unlock()
-	c.acked(gone, time.Now())
-	c.queue.requeue(keep)
+	c.acked(gone, now)
 }

@@ -46,6 +46,7 @@ func (c *Collector) worker() {
 					continue
 				}
 				dec = decode.New(enc, c.limits)
+				dec.ReuseBatches() // put copies each batch into the queue
 			}
 			if !c.safeProcess(dec, j) {
 				dec = nil // its state is unknown after a panic: build a new one

@@ -138,6 +138,10 @@ type Decoder struct {
 	emit       func([]byte, int) error
 	emitted    int
 	nev        int // events encoded so far in this object
+	// spare is the batch buffer kept between batches and objects when
+	// emit copies (ReuseBatches).
+	spare []byte
+	reuse bool
 	skipped    int
 }
 
@@ -202,6 +206,12 @@ func (d *Decoder) Decode(r io.Reader, src *record.Source, batchBytes int, emit f
 	d.win.rd = nil
 	return st, err
 }
+
+// ReuseBatches tells the decoder that emit copies each batch before it
+// returns, so the decoder writes every batch into the same buffer instead of
+// allocating one per batch. The collector copies batches into its record
+// queue, and the Go heap then holds one batch per worker.
+func (d *Decoder) ReuseBatches() { d.reuse = true }
 
 // Tee makes the next Decode call copy every uncompressed byte of the object
 // it reads to w, in order, as the decoder reads them; a successful Decode
@@ -464,6 +474,9 @@ func (d *Decoder) event() error {
 }
 
 func (d *Decoder) ensureBatch() {
+	if d.batch == nil && d.spare != nil {
+		d.batch, d.spare = d.spare[:0], nil
+	}
 	if d.batch == nil {
 		// Room for the batch plus one typical event, so a batch is
 		// rarely regrown. Most objects are small, so the first batch
@@ -498,7 +511,11 @@ func (d *Decoder) flush() error {
 	b, n := d.batch, d.batchN
 	d.batch, d.batchN = nil, 0
 	d.emitted += n
-	if err := d.emit(b, n); err != nil {
+	err := d.emit(b, n)
+	if d.reuse {
+		d.spare = b[:0]
+	}
+	if err != nil {
 		return fmt.Errorf("emit: %w", err)
 	}
 	return nil
