@@ -51,16 +51,16 @@ var errQueueClosed = errors.New("record queue closed")
 // bytes) or giveBack (it does not); in between, the block is being read by
 // Fluent Bit, so put waits.
 type batchQueue struct {
-	mem   Memory
-	mu    sync.Mutex
-	buf   []byte // from mem, allocated at the first put
-	items []batch
-	used  int
-	max   int
-	taken int  // batches of the handover in progress, at the front
-	busy  bool // a handover is in progress
+	mem    Memory
+	mu     sync.Mutex
+	buf    []byte // from mem, allocated at the first put
+	items  []batch
+	used   int
+	max    int
+	taken  int  // batches of the handover in progress, at the front
+	busy   bool // a handover is in progress
 	closed bool
-	space chan struct{} // closed and replaced whenever space is freed
+	space  chan struct{} // closed and replaced whenever space is freed
 }
 
 func newBatchQueue(max int, mem Memory) *batchQueue {

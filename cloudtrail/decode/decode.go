@@ -140,9 +140,9 @@ type Decoder struct {
 	nev        int // events encoded so far in this object
 	// spare is the batch buffer kept between batches and objects when
 	// emit copies (ReuseBatches).
-	spare []byte
-	reuse bool
-	skipped    int
+	spare   []byte
+	reuse   bool
+	skipped int
 }
 
 // New returns a Decoder that encodes events with enc.
