@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/normalize/internal/common"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/normalize/internal/mpw"
@@ -180,8 +181,8 @@ func (e *encoder) body(ts time.Time, src *record.Source) {
 	}
 	if string(name) == "ConsoleLogin" {
 		if r, ok := e.nonEmpty(t.Get(f.responseElements, "ConsoleLogin")); ok {
-			e.tmp = append(e.tmp[:0], r...)
-			w.Str("outcome", bytes.ToLower(e.tmp))
+			e.tmp = toLower(append(e.tmp[:0], r...))
+			w.Str("outcome", e.tmp)
 			outcome = ""
 		}
 	}
@@ -383,8 +384,8 @@ func (e *encoder) tls() {
 	if v, ok := e.nonEmpty(t.Get(td, "tlsVersion")); ok {
 		// "TLSv1.2" → version_protocol "tls", version "1.2".
 		if i := bytes.IndexByte(v, 'v'); i > 0 {
-			e.tmp = append(e.tmp[:0], v[:i]...)
-			w.Str("version_protocol", bytes.ToLower(e.tmp))
+			e.tmp = toLower(append(e.tmp[:0], v[:i]...))
+			w.Str("version_protocol", e.tmp)
 			w.Str("version", v[i+1:])
 		}
 	}
@@ -565,6 +566,24 @@ func (e *encoder) dupResource(c int32) bool {
 		}
 	}
 	return false
+}
+
+// toLower is bytes.ToLower for a buffer the caller owns: ASCII text, which
+// is all CloudTrail puts in the fields it is used for, is lowered in place,
+// because bytes.ToLower returns a new slice even when nothing changes and
+// that was an allocation per event.
+func toLower(b []byte) []byte {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return bytes.ToLower(b)
+		}
+	}
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return b
 }
 
 func yesNo(s []byte) (bool, bool) {

@@ -244,7 +244,9 @@ func AppendNumber(b []byte, s []byte) []byte {
 		return msgpack.AppendInt(b, v)
 	}
 	str := unsafe.String(unsafe.SliceData(s), len(s))
-	if s[0] != '-' {
+	// Only all-digit text can be a uint64 beyond int64; asking ParseUint
+	// about "1.0" costs two allocations for the error it returns.
+	if allDigits(s) {
 		if u, err := strconv.ParseUint(str, 10, 64); err == nil {
 			return msgpack.AppendUint(b, u)
 		}
@@ -254,6 +256,15 @@ func AppendNumber(b []byte, s []byte) []byte {
 		return msgpack.AppendStringBytes(b, s)
 	}
 	return msgpack.AppendFloat(b, f)
+}
+
+func allDigits(s []byte) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // ParseInt parses a decimal integer without allocating; ok is false for
