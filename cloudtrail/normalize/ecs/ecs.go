@@ -83,7 +83,7 @@ func (e *encoder) index() {
 	t := &e.t
 	for c := t.Nodes[0].First; c != jsontree.None; c = t.Nodes[c].Next {
 		var q *int32
-		switch string(t.Nodes[c].Key) {
+		switch string(t.Key(c)) {
 		case "eventVersion":
 			q = &f.eventVersion
 		case "userIdentity":
@@ -423,7 +423,7 @@ func (e *encoder) aws(name, uiType []byte) {
 	// Elastic keeps managementEvent as the keyword "true"/"false".
 	switch t.Kind(f.managementEvent) {
 	case jsontree.True, jsontree.False:
-		w.Str("management_event", t.Nodes[f.managementEvent].Raw)
+		w.Str("management_event", t.Raw(f.managementEvent))
 	case jsontree.String:
 		str("management_event", f.managementEvent)
 	}
@@ -437,7 +437,7 @@ func (e *encoder) aws(name, uiType []byte) {
 	}
 	switch t.Kind(f.sessionCredentialFromConsole) {
 	case jsontree.True, jsontree.False:
-		w.Str("session_credential_from_console", t.Nodes[f.sessionCredentialFromConsole].Raw)
+		w.Str("session_credential_from_console", t.Raw(f.sessionCredentialFromConsole))
 	case jsontree.String:
 		str("session_credential_from_console", f.sessionCredentialFromConsole)
 	}

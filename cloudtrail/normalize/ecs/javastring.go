@@ -26,7 +26,7 @@ func empty(t *jsontree.Tree, i int32) bool {
 	case jsontree.Null:
 		return true
 	case jsontree.String:
-		return len(n.Raw) == 0
+		return len(t.Raw(i)) == 0
 	case jsontree.Object, jsontree.Array:
 		for c := n.First; c != jsontree.None; c = t.Nodes[c].Next {
 			if !empty(t, c) {
@@ -67,13 +67,13 @@ func hashOrder(order []int32, t *jsontree.Tree, i int32, skip string) []int32 {
 	}
 	start := len(order)
 	for c := n.First; c != jsontree.None; c = t.Nodes[c].Next {
-		if empty(t, c) || (skip != "" && string(t.Nodes[c].Key) == skip) {
+		if empty(t, c) || (skip != "" && t.KeyIs(c, skip)) {
 			continue
 		}
 		order = append(order, c)
 	}
 	bucket := func(c int32) uint32 {
-		h := javaHash(t.Nodes[c].Key)
+		h := javaHash(t.Key(c))
 		return (h ^ h>>16) & (size - 1)
 	}
 	// Insertion sort: stable, and members are few.
@@ -100,7 +100,7 @@ func (e *encoder) appendJavaString(dst []byte, i int32, skip string) []byte {
 			if k > start {
 				dst = append(dst, ", "...)
 			}
-			dst = append(dst, t.Nodes[c].Key...)
+			dst = append(dst, t.Key(c)...)
 			dst = append(dst, '=')
 			dst = e.appendJavaString(dst, c, "")
 		}
@@ -121,11 +121,11 @@ func (e *encoder) appendJavaString(dst []byte, i int32, skip string) []byte {
 		}
 		return append(dst, ']')
 	case jsontree.Number:
-		return appendJavaNumber(dst, n.Raw)
+		return appendJavaNumber(dst, t.Raw(i))
 	case jsontree.Null:
 		return append(dst, "null"...)
 	default:
-		return append(dst, n.Raw...)
+		return append(dst, t.Raw(i)...)
 	}
 }
 
@@ -213,15 +213,15 @@ func (e *encoder) writeClean(w *mpw.Writer, k []byte, i int32, skip string) {
 	case jsontree.Object:
 		cnt := 0
 		for c := n.First; c != jsontree.None; c = t.Nodes[c].Next {
-			if !empty(t, c) && (skip == "" || string(t.Nodes[c].Key) != skip) {
+			if !empty(t, c) && (skip == "" || !t.KeyIs(c, skip)) {
 				cnt++
 			}
 		}
 		w.B = msgpack.AppendMapHeader(w.B, cnt)
 		w.Begin()
 		for c := n.First; c != jsontree.None; c = t.Nodes[c].Next {
-			if !empty(t, c) && (skip == "" || string(t.Nodes[c].Key) != skip) {
-				e.writeClean(w, t.Nodes[c].Key, c, "")
+			if !empty(t, c) && (skip == "" || !t.KeyIs(c, skip)) {
+				e.writeClean(w, t.Key(c), c, "")
 			}
 		}
 		w.End()

@@ -212,7 +212,7 @@ func AppendNode(b []byte, t *jsontree.Tree, i int32, level int) []byte {
 		}
 		b = msgpack.AppendMapHeader(b, int(n.N))
 		for c := n.First; c != jsontree.None; c = t.Nodes[c].Next {
-			b = msgpack.AppendStringBytes(b, t.Nodes[c].Key)
+			b = msgpack.AppendStringBytes(b, t.Key(c))
 			b = AppendNode(b, t, c, level+1)
 		}
 		return b
@@ -226,9 +226,9 @@ func AppendNode(b []byte, t *jsontree.Tree, i int32, level int) []byte {
 		}
 		return b
 	case jsontree.String:
-		return msgpack.AppendStringBytes(b, n.Raw)
+		return msgpack.AppendStringBytes(b, t.Raw(i))
 	case jsontree.Number:
-		return AppendNumber(b, n.Raw)
+		return AppendNumber(b, t.Raw(i))
 	case jsontree.True:
 		return msgpack.AppendBool(b, true)
 	case jsontree.False:
@@ -334,7 +334,7 @@ func appendJSON(b []byte, t *jsontree.Tree, i int32) []byte {
 			if c != n.First {
 				b = append(b, ',')
 			}
-			b = appendQuoted(b, t.Nodes[c].Key)
+			b = appendQuoted(b, t.Key(c))
 			b = append(b, ':')
 			b = appendJSON(b, t, c)
 		}
@@ -349,12 +349,12 @@ func appendJSON(b []byte, t *jsontree.Tree, i int32) []byte {
 		}
 		return append(b, ']')
 	case jsontree.String:
-		return appendQuoted(b, n.Raw)
+		return appendQuoted(b, t.Raw(i))
 	case jsontree.Number:
-		if validNumber(n.Raw) {
-			return append(b, n.Raw...)
+		if validNumber(t.Raw(i)) {
+			return append(b, t.Raw(i)...)
 		}
-		return appendQuoted(b, n.Raw)
+		return appendQuoted(b, t.Raw(i))
 	case jsontree.True:
 		return append(b, "true"...)
 	case jsontree.False:
