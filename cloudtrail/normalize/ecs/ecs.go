@@ -38,7 +38,11 @@ type encoder struct {
 	tmp   []byte
 	order []int32
 	rel   [][]byte // related.user candidates
-	f     fields
+	// gone is, per node, whether Elastic's cleanup removes it (markGone).
+	gone []bool
+	// buckets is hashOrder's scratch: the HashMap bucket of each member.
+	buckets []uint32
+	f       fields
 }
 
 type fields struct {
@@ -66,6 +70,7 @@ func (e *encoder) Append(dst []byte, event []byte, src *record.Source) ([]byte, 
 		return dst, ErrNotObject
 	}
 	e.index()
+	e.markGone()
 	et, _ := e.t.Str(e.f.eventTime)
 	ts, timeOK := common.EventTime(et, e.f.eventTime >= 0, src)
 	e.w.Reset(common.BeginEntry(dst, ts))
@@ -521,7 +526,7 @@ func (e *encoder) aws(name, uiType []byte) {
 	}
 	flat := [5]bool{}
 	for k, b := range bodies {
-		if b.i < 0 || empty(t, b.i) {
+		if b.i < 0 || e.gone[b.i] {
 			continue
 		}
 		e.tmp = e.appendJavaString(e.tmp[:0], b.i, b.skip)
@@ -537,7 +542,7 @@ func (e *encoder) aws(name, uiType []byte) {
 			e.writeClean(w, nil, b.i, b.skip)
 		}
 	}
-	if t.Kind(f.insightDetails) == jsontree.Object && !empty(t, f.insightDetails) {
+	if t.Kind(f.insightDetails) == jsontree.Object && !e.gone[f.insightDetails] {
 		w.Key("insight_details")
 		e.writeClean(w, nil, f.insightDetails, "")
 	}
