@@ -85,13 +85,19 @@ func benchObjects(b *testing.B, s string, objects [][]byte) {
 	var rd bytes.Reader
 	emit := func([]byte, int) error { return nil }
 	events, size := run(b, d, objects, &rd, emit) // warm-up, and the totals
+	measure(b, events, size, func() { run(b, d, objects, &rd, emit) })
+}
+
+// measure times pass, which handles events events and size bytes of JSON,
+// and reports the metrics of benchObjects.
+func measure(b *testing.B, events int, size int64, pass func()) {
 	b.SetBytes(size)
 	b.ReportAllocs()
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	b.ResetTimer()
 	for b.Loop() {
-		run(b, d, objects, &rd, emit)
+		pass()
 	}
 	b.StopTimer()
 	runtime.ReadMemStats(&m1)

@@ -296,7 +296,7 @@ func (r *Raw) object(dst, s []byte, i, depth int, src *record.Source) ([]byte, i
 		if r.idLen >= 0 {
 			id = dst[r.idOff : r.idOff+r.idLen]
 		}
-		dst = appendSource(dst, src, id, !r.tsValid)
+		dst = AppendSource(dst, src, id, !r.tsValid)
 	}
 	n := len(r.ents) - base
 	if n > 1 {
@@ -309,10 +309,11 @@ func (r *Raw) object(dst, s []byte, i, depth int, src *record.Source) ([]byte, i
 	return finish(dst, hdr, n, 0x80, 0xdf), i, nil
 }
 
-// appendSource appends the record.SourceKey map; eventID is the text of the
-// event's top-level eventID string (nil when it has none). eventID may
-// point into dst.
-func appendSource(dst []byte, src *record.Source, eventID []byte, invalid bool) []byte {
+// AppendSource appends the value of the record.SourceKey map; eventID is
+// the text of the event's top-level eventID string (nil when it has none)
+// and may point into dst. It is exported so that the benchmark of
+// json-iterator (cloudtrail/bench) writes exactly the entries Raw writes.
+func AppendSource(dst []byte, src *record.Source, eventID []byte, invalid bool) []byte {
 	n := 5
 	if invalid {
 		n = 6

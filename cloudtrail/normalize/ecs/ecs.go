@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/normalize/internal/common"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/normalize/internal/mpw"
@@ -37,7 +38,11 @@ type encoder struct {
 	tmp   []byte
 	order []int32
 	rel   [][]byte // related.user candidates
-	f     fields
+	// gone is, per node, whether Elastic's cleanup removes it (markGone).
+	gone []bool
+	// buckets is hashOrder's scratch: the HashMap bucket of each member.
+	buckets []uint32
+	f       fields
 }
 
 type fields struct {
@@ -65,6 +70,7 @@ func (e *encoder) Append(dst []byte, event []byte, src *record.Source) ([]byte, 
 		return dst, ErrNotObject
 	}
 	e.index()
+	e.markGone()
 	et, _ := e.t.Str(e.f.eventTime)
 	ts, timeOK := common.EventTime(et, e.f.eventTime >= 0, src)
 	e.w.Reset(common.BeginEntry(dst, ts))
@@ -82,7 +88,7 @@ func (e *encoder) index() {
 	t := &e.t
 	for c := t.Nodes[0].First; c != jsontree.None; c = t.Nodes[c].Next {
 		var q *int32
-		switch string(t.Nodes[c].Key) {
+		switch string(t.Key(c)) {
 		case "eventVersion":
 			q = &f.eventVersion
 		case "userIdentity":
@@ -180,8 +186,8 @@ func (e *encoder) body(ts time.Time, src *record.Source) {
 	}
 	if string(name) == "ConsoleLogin" {
 		if r, ok := e.nonEmpty(t.Get(f.responseElements, "ConsoleLogin")); ok {
-			e.tmp = append(e.tmp[:0], r...)
-			w.Str("outcome", bytes.ToLower(e.tmp))
+			e.tmp = toLower(append(e.tmp[:0], r...))
+			w.Str("outcome", e.tmp)
 			outcome = ""
 		}
 	}
@@ -383,8 +389,8 @@ func (e *encoder) tls() {
 	if v, ok := e.nonEmpty(t.Get(td, "tlsVersion")); ok {
 		// "TLSv1.2" → version_protocol "tls", version "1.2".
 		if i := bytes.IndexByte(v, 'v'); i > 0 {
-			e.tmp = append(e.tmp[:0], v[:i]...)
-			w.Str("version_protocol", bytes.ToLower(e.tmp))
+			e.tmp = toLower(append(e.tmp[:0], v[:i]...))
+			w.Str("version_protocol", e.tmp)
 			w.Str("version", v[i+1:])
 		}
 	}
@@ -422,7 +428,7 @@ func (e *encoder) aws(name, uiType []byte) {
 	// Elastic keeps managementEvent as the keyword "true"/"false".
 	switch t.Kind(f.managementEvent) {
 	case jsontree.True, jsontree.False:
-		w.Str("management_event", t.Nodes[f.managementEvent].Raw)
+		w.Str("management_event", t.Raw(f.managementEvent))
 	case jsontree.String:
 		str("management_event", f.managementEvent)
 	}
@@ -436,7 +442,7 @@ func (e *encoder) aws(name, uiType []byte) {
 	}
 	switch t.Kind(f.sessionCredentialFromConsole) {
 	case jsontree.True, jsontree.False:
-		w.Str("session_credential_from_console", t.Nodes[f.sessionCredentialFromConsole].Raw)
+		w.Str("session_credential_from_console", t.Raw(f.sessionCredentialFromConsole))
 	case jsontree.String:
 		str("session_credential_from_console", f.sessionCredentialFromConsole)
 	}
@@ -520,7 +526,7 @@ func (e *encoder) aws(name, uiType []byte) {
 	}
 	flat := [5]bool{}
 	for k, b := range bodies {
-		if b.i < 0 || empty(t, b.i) {
+		if b.i < 0 || e.gone[b.i] {
 			continue
 		}
 		e.tmp = e.appendJavaString(e.tmp[:0], b.i, b.skip)
@@ -536,7 +542,7 @@ func (e *encoder) aws(name, uiType []byte) {
 			e.writeClean(w, nil, b.i, b.skip)
 		}
 	}
-	if t.Kind(f.insightDetails) == jsontree.Object && !empty(t, f.insightDetails) {
+	if t.Kind(f.insightDetails) == jsontree.Object && !e.gone[f.insightDetails] {
 		w.Key("insight_details")
 		e.writeClean(w, nil, f.insightDetails, "")
 	}
@@ -565,6 +571,24 @@ func (e *encoder) dupResource(c int32) bool {
 		}
 	}
 	return false
+}
+
+// toLower is bytes.ToLower for a buffer the caller owns: ASCII text, which
+// is all CloudTrail puts in the fields it is used for, is lowered in place,
+// because bytes.ToLower returns a new slice even when nothing changes and
+// that was an allocation per event.
+func toLower(b []byte) []byte {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return bytes.ToLower(b)
+		}
+	}
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return b
 }
 
 func yesNo(s []byte) (bool, bool) {

@@ -18,30 +18,48 @@ import (
 // reproduce it exactly, including the iteration order of java.util.HashMap
 // (bucket order of String.hashCode) that the JSON processor's maps have.
 
-// empty reports whether node i disappears in Elastic's null/empty cleanup:
-// null, "", and objects or arrays whose members all disappear.
-func empty(t *jsontree.Tree, i int32) bool {
-	n := &t.Nodes[i]
-	switch n.Kind {
-	case jsontree.Null:
-		return true
-	case jsontree.String:
-		return len(n.Raw) == 0
-	case jsontree.Object, jsontree.Array:
-		for c := n.First; c != jsontree.None; c = t.Nodes[c].Next {
-			if !empty(t, c) {
-				return false
+// markGone records, for every node of the event, whether it disappears in
+// Elastic's null/empty cleanup: null, "", and objects or arrays whose
+// members all disappear. The text and flattened forms ask this of each node
+// several times and at every level above it, which made a recursive check
+// quadratic in the depth; children come after their parent in Nodes, so
+// one backward pass answers it for all nodes.
+func (e *encoder) markGone() {
+	t := &e.t
+	if cap(e.gone) < len(t.Nodes) {
+		e.gone = make([]bool, len(t.Nodes), 2*len(t.Nodes))
+	}
+	e.gone = e.gone[:len(t.Nodes)]
+	for i := int32(len(t.Nodes)) - 1; i >= 0; i-- {
+		n := &t.Nodes[i]
+		gone := false
+		switch n.Kind {
+		case jsontree.Null:
+			gone = true
+		case jsontree.String:
+			gone = len(t.Raw(i)) == 0
+		case jsontree.Object, jsontree.Array:
+			gone = true
+			for c := n.First; c != jsontree.None; c = t.Nodes[c].Next {
+				if !e.gone[c] {
+					gone = false
+					break
+				}
 			}
 		}
-		return true
+		e.gone[i] = gone
 	}
-	return false
 }
 
 // javaHash is java.lang.String.hashCode of the UTF-8 text s.
 func javaHash(s []byte) uint32 {
 	var h uint32
 	for len(s) > 0 {
+		if c := s[0]; c < utf8.RuneSelf {
+			h = 31*h + uint32(c)
+			s = s[1:]
+			continue
+		}
 		r, size := utf8.DecodeRune(s)
 		s = s[size:]
 		if r >= 0x10000 {
@@ -59,28 +77,30 @@ func javaHash(s []byte) uint32 {
 // java.util.HashMap iteration order, for a map filled in document order.
 // The table never shrinks, so its size follows from the member count
 // before the cleanup.
-func hashOrder(order []int32, t *jsontree.Tree, i int32, skip string) []int32 {
+func (e *encoder) hashOrder(order []int32, i int32, skip string) []int32 {
+	t := &e.t
 	n := &t.Nodes[i]
 	size := uint32(16)
 	for uint32(n.N) > size/4*3 {
 		size *= 2
 	}
 	start := len(order)
+	e.buckets = e.buckets[:0]
 	for c := n.First; c != jsontree.None; c = t.Nodes[c].Next {
-		if empty(t, c) || (skip != "" && string(t.Nodes[c].Key) == skip) {
+		if e.gone[c] || (skip != "" && t.KeyIs(c, skip)) {
 			continue
 		}
 		order = append(order, c)
+		h := javaHash(t.Key(c))
+		e.buckets = append(e.buckets, (h^h>>16)&(size-1))
 	}
-	bucket := func(c int32) uint32 {
-		h := javaHash(t.Nodes[c].Key)
-		return (h ^ h>>16) & (size - 1)
-	}
-	// Insertion sort: stable, and members are few.
-	s := order[start:]
+	// Insertion sort: stable, and members are few. The buckets are
+	// computed once above; hashing in the comparison was most of the cost.
+	s, bk := order[start:], e.buckets
 	for a := 1; a < len(s); a++ {
-		for b := a; b > 0 && bucket(s[b-1]) > bucket(s[b]); b-- {
+		for b := a; b > 0 && bk[b-1] > bk[b]; b-- {
 			s[b-1], s[b] = s[b], s[b-1]
+			bk[b-1], bk[b] = bk[b], bk[b-1]
 		}
 	}
 	return order
@@ -93,14 +113,14 @@ func (e *encoder) appendJavaString(dst []byte, i int32, skip string) []byte {
 	switch n.Kind {
 	case jsontree.Object:
 		start := len(e.order)
-		e.order = hashOrder(e.order, t, i, skip)
+		e.order = e.hashOrder(e.order, i, skip)
 		dst = append(dst, '{')
 		for k := start; k < len(e.order); k++ {
 			c := e.order[k]
 			if k > start {
 				dst = append(dst, ", "...)
 			}
-			dst = append(dst, t.Nodes[c].Key...)
+			dst = append(dst, t.Key(c)...)
 			dst = append(dst, '=')
 			dst = e.appendJavaString(dst, c, "")
 		}
@@ -110,7 +130,7 @@ func (e *encoder) appendJavaString(dst []byte, i int32, skip string) []byte {
 		dst = append(dst, '[')
 		first := true
 		for c := n.First; c != jsontree.None; c = t.Nodes[c].Next {
-			if empty(t, c) {
+			if e.gone[c] {
 				continue
 			}
 			if !first {
@@ -121,11 +141,11 @@ func (e *encoder) appendJavaString(dst []byte, i int32, skip string) []byte {
 		}
 		return append(dst, ']')
 	case jsontree.Number:
-		return appendJavaNumber(dst, n.Raw)
+		return appendJavaNumber(dst, t.Raw(i))
 	case jsontree.Null:
 		return append(dst, "null"...)
 	default:
-		return append(dst, n.Raw...)
+		return append(dst, t.Raw(i)...)
 	}
 }
 
@@ -198,7 +218,7 @@ func appendJavaNumber(dst, lit []byte) []byte {
 func (e *encoder) writeClean(w *mpw.Writer, k []byte, i int32, skip string) {
 	t := &e.t
 	n := &t.Nodes[i]
-	if empty(t, i) {
+	if e.gone[i] {
 		return
 	}
 	if k != nil {
@@ -213,29 +233,29 @@ func (e *encoder) writeClean(w *mpw.Writer, k []byte, i int32, skip string) {
 	case jsontree.Object:
 		cnt := 0
 		for c := n.First; c != jsontree.None; c = t.Nodes[c].Next {
-			if !empty(t, c) && (skip == "" || string(t.Nodes[c].Key) != skip) {
+			if !e.gone[c] && (skip == "" || !t.KeyIs(c, skip)) {
 				cnt++
 			}
 		}
 		w.B = msgpack.AppendMapHeader(w.B, cnt)
 		w.Begin()
 		for c := n.First; c != jsontree.None; c = t.Nodes[c].Next {
-			if !empty(t, c) && (skip == "" || string(t.Nodes[c].Key) != skip) {
-				e.writeClean(w, t.Nodes[c].Key, c, "")
+			if !e.gone[c] && (skip == "" || !t.KeyIs(c, skip)) {
+				e.writeClean(w, t.Key(c), c, "")
 			}
 		}
 		w.End()
 	case jsontree.Array:
 		cnt := 0
 		for c := n.First; c != jsontree.None; c = t.Nodes[c].Next {
-			if !empty(t, c) {
+			if !e.gone[c] {
 				cnt++
 			}
 		}
 		w.B = msgpack.AppendArrayHeader(w.B, cnt)
 		w.Begin()
 		for c := n.First; c != jsontree.None; c = t.Nodes[c].Next {
-			if !empty(t, c) {
+			if !e.gone[c] {
 				e.writeClean(w, nil, c, "")
 			}
 		}

@@ -36,16 +36,18 @@ const (
 // None is the index returned for a node that does not exist.
 const None int32 = -1
 
-// Node is one JSON value.
+// Node is one JSON value. Its texts (Tree.Key, Tree.Raw) are spans of the
+// input or of the tree's arena rather than slices: a node without pointers
+// is half the size, and the garbage collector neither scans the node slice
+// nor puts a write barrier on every node the parser writes, which cost more
+// than the parsing itself while a collection was running.
 type Node struct {
-	// Key is the member name when the parent is an object, with escapes
-	// already decoded.
-	Key []byte
-	// Raw is, for a String, the decoded text (without quotes); for a Number
-	// or a literal, its text; for an Object or Array, the complete source
-	// text including brackets and any insignificant whitespace.
-	Raw  []byte
-	Kind Kind
+	// key and raw locate the texts of Tree.Key and Tree.Raw: an offset
+	// into the input, or the complement (^off) of an offset into the arena
+	// for text that had escapes, and a length.
+	keyOff, keyLen int32
+	rawOff, rawLen int32
+	Kind           Kind
 	// N is the number of children of an Object or Array.
 	N int32
 	// First is the index of the first child, or None.
@@ -53,6 +55,9 @@ type Node struct {
 	// Next is the index of the next sibling, or None.
 	Next int32
 }
+
+// MaxInput is the largest document Parse accepts: spans are 32-bit.
+const MaxInput = 1<<31 - 1
 
 // MaxDepth bounds nesting so that a hostile document cannot exhaust the
 // goroutine stack; real CloudTrail events nest fewer than 20 levels.
@@ -82,6 +87,9 @@ func (t *Tree) Parse(data []byte) error {
 	t.pos = 0
 	t.depth = 0
 	t.spaced = false
+	if len(data) > MaxInput {
+		return t.errorf("document larger than %d bytes", MaxInput)
+	}
 	// Decoded strings are never longer than their escaped form, so an arena
 	// of len(data) never reallocates and slices into it stay valid.
 	if cap(t.arena) < len(data) {
@@ -116,9 +124,40 @@ func (t *Tree) skipWS() {
 	}
 }
 
-func (t *Tree) newNode(k Kind) int32 {
-	t.Nodes = append(t.Nodes, Node{Kind: k, First: None, Next: None})
+// newNode appends a node whose raw text is the span off, n.
+func (t *Tree) newNode(k Kind, off, n int32) int32 {
+	t.Nodes = append(t.Nodes, Node{rawOff: off, rawLen: n, Kind: k, First: None, Next: None})
 	return int32(len(t.Nodes) - 1)
+}
+
+// Key returns the member name of node i when its parent is an object, with
+// escapes decoded; it is empty for other nodes.
+func (t *Tree) Key(i int32) []byte {
+	n := &t.Nodes[i]
+	return t.text(n.keyOff, n.keyLen)
+}
+
+// Raw returns, for a String node, the decoded text (without quotes); for a
+// Number or a literal, its text; for an Object or Array, the complete
+// source text including brackets and any insignificant whitespace. The
+// slice is valid until the next Parse and must not be modified.
+func (t *Tree) Raw(i int32) []byte {
+	n := &t.Nodes[i]
+	return t.text(n.rawOff, n.rawLen)
+}
+
+// KeyIs reports whether node i's member name is k.
+func (t *Tree) KeyIs(i int32, k string) bool {
+	n := &t.Nodes[i]
+	return int(n.keyLen) == len(k) && string(t.text(n.keyOff, n.keyLen)) == k
+}
+
+func (t *Tree) text(off, n int32) []byte {
+	if off >= 0 {
+		return t.data[off : off+n : off+n]
+	}
+	off = ^off
+	return t.arena[off : off+n : off+n]
 }
 
 // value parses one value at t.pos and returns its node index.
@@ -134,13 +173,11 @@ func (t *Tree) value() (int32, error) {
 	case '[':
 		return t.array()
 	case '"':
-		s, err := t.str()
+		off, n, err := t.str()
 		if err != nil {
 			return None, err
 		}
-		i := t.newNode(String)
-		t.Nodes[i].Raw = s
-		return i, nil
+		return t.newNode(String, off, n), nil
 	case 't':
 		return t.literal("true", True)
 	case 'f':
@@ -160,9 +197,7 @@ func (t *Tree) value() (int32, error) {
 			}
 			break
 		}
-		i := t.newNode(Number)
-		t.Nodes[i].Raw = t.data[start:t.pos]
-		return i, nil
+		return t.newNode(Number, int32(start), int32(t.pos-start)), nil
 	}
 }
 
@@ -170,8 +205,7 @@ func (t *Tree) literal(lit string, k Kind) (int32, error) {
 	if len(t.data)-t.pos < len(lit) || string(t.data[t.pos:t.pos+len(lit)]) != lit {
 		return None, t.errorf("invalid literal")
 	}
-	i := t.newNode(k)
-	t.Nodes[i].Raw = t.data[t.pos : t.pos+len(lit)]
+	i := t.newNode(k, int32(t.pos), int32(len(lit)))
 	t.pos += len(lit)
 	return i, nil
 }
@@ -182,12 +216,12 @@ func (t *Tree) object() (int32, error) {
 	}
 	start := t.pos
 	t.pos++ // '{'
-	obj := t.newNode(Object)
+	obj := t.newNode(Object, int32(start), 0)
 	last := None
 	t.skipWS()
 	if t.pos < len(t.data) && t.data[t.pos] == '}' {
 		t.pos++
-		t.Nodes[obj].Raw = t.data[start:t.pos]
+		t.Nodes[obj].rawLen = int32(t.pos - start)
 		t.depth--
 		return obj, nil
 	}
@@ -196,7 +230,7 @@ func (t *Tree) object() (int32, error) {
 		if t.pos >= len(t.data) || t.data[t.pos] != '"' {
 			return None, t.errorf("expected a member name")
 		}
-		key, err := t.str()
+		koff, klen, err := t.str()
 		if err != nil {
 			return None, err
 		}
@@ -209,7 +243,7 @@ func (t *Tree) object() (int32, error) {
 		if err != nil {
 			return None, err
 		}
-		t.Nodes[v].Key = key
+		t.Nodes[v].keyOff, t.Nodes[v].keyLen = koff, klen
 		if last == None {
 			t.Nodes[obj].First = v
 		} else {
@@ -226,7 +260,7 @@ func (t *Tree) object() (int32, error) {
 			t.pos++
 		case '}':
 			t.pos++
-			t.Nodes[obj].Raw = t.data[start:t.pos]
+			t.Nodes[obj].rawLen = int32(t.pos - start)
 			t.depth--
 			return obj, nil
 		default:
@@ -241,12 +275,12 @@ func (t *Tree) array() (int32, error) {
 	}
 	start := t.pos
 	t.pos++ // '['
-	arr := t.newNode(Array)
+	arr := t.newNode(Array, int32(start), 0)
 	last := None
 	t.skipWS()
 	if t.pos < len(t.data) && t.data[t.pos] == ']' {
 		t.pos++
-		t.Nodes[arr].Raw = t.data[start:t.pos]
+		t.Nodes[arr].rawLen = int32(t.pos - start)
 		t.depth--
 		return arr, nil
 	}
@@ -271,7 +305,7 @@ func (t *Tree) array() (int32, error) {
 			t.pos++
 		case ']':
 			t.pos++
-			t.Nodes[arr].Raw = t.data[start:t.pos]
+			t.Nodes[arr].rawLen = int32(t.pos - start)
 			t.depth--
 			return arr, nil
 		default:
@@ -280,26 +314,26 @@ func (t *Tree) array() (int32, error) {
 	}
 }
 
-// str parses a string at t.pos (on the opening quote) and returns its
-// decoded text: a slice of the input when there are no escapes, else a slice
-// of the arena.
-func (t *Tree) str() ([]byte, error) {
+// str parses a string at t.pos (on the opening quote) and returns the span
+// of its decoded text: in the input when there are no escapes, else in the
+// arena.
+func (t *Tree) str() (off, n int32, err error) {
 	t.pos++
 	start := t.pos
 	// IndexByte is vectorized; most strings have no escapes, so finding the
 	// closing quote and checking the span for a backslash is the fast path.
 	q := bytes.IndexByte(t.data[start:], '"')
 	if q < 0 {
-		return nil, t.errorf("unterminated string")
+		return 0, 0, t.errorf("unterminated string")
 	}
 	if bytes.IndexByte(t.data[start:start+q], '\\') >= 0 {
 		return t.strEscaped(start)
 	}
 	t.pos = start + q + 1
-	return t.data[start : start+q], nil
+	return int32(start), int32(q), nil
 }
 
-func (t *Tree) strEscaped(start int) ([]byte, error) {
+func (t *Tree) strEscaped(start int) (off, n int32, err error) {
 	// Find the closing quote first, then decode the whole span at once.
 	i := start
 	for i < len(t.data) {
@@ -314,17 +348,17 @@ func (t *Tree) strEscaped(start int) ([]byte, error) {
 		i++
 	}
 	if i >= len(t.data) {
-		return nil, t.errorf("unterminated string")
+		return 0, 0, t.errorf("unterminated string")
 	}
-	off := len(t.arena)
+	a := len(t.arena)
 	var ok bool
 	t.arena, ok = AppendUnescape(t.arena, t.data[start:i])
 	if !ok {
 		t.pos = start
-		return nil, t.errorf("invalid escape in string")
+		return 0, 0, t.errorf("invalid escape in string")
 	}
 	t.pos = i + 1
-	return t.arena[off:len(t.arena):len(t.arena)], nil
+	return ^int32(a), int32(len(t.arena) - a), nil
 }
 
 // AppendUnescape appends the decoded form of the JSON string body s (the
@@ -409,7 +443,7 @@ func (t *Tree) Get(obj int32, key string) int32 {
 		return None
 	}
 	for c := t.Nodes[obj].First; c != None; c = t.Nodes[c].Next {
-		if string(t.Nodes[c].Key) == key {
+		if t.KeyIs(c, key) {
 			return c
 		}
 	}
@@ -440,7 +474,7 @@ func (t *Tree) Str(i int32) ([]byte, bool) {
 	if i < 0 || t.Nodes[i].Kind != String {
 		return nil, false
 	}
-	return t.Nodes[i].Raw, true
+	return t.Raw(i), true
 }
 
 // IsNullish reports whether node i is absent or JSON null.
@@ -452,7 +486,7 @@ func (t *Tree) IsNullish(i int32) bool {
 // whitespace. CloudTrail files are compact already, so the common case is a
 // plain copy; pretty-printed test files still produce one canonical text.
 func (t *Tree) AppendCompact(dst []byte, i int32) []byte {
-	raw := t.Nodes[i].Raw
+	raw := t.Raw(i)
 	if t.Nodes[i].Kind != Object && t.Nodes[i].Kind != Array {
 		if t.Nodes[i].Kind == String {
 			return AppendQuoted(dst, raw)

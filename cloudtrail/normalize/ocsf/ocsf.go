@@ -141,7 +141,7 @@ func (e *encoder) index() {
 	t := &e.t
 	for c := t.Nodes[0].First; c != jsontree.None; c = t.Nodes[c].Next {
 		var p *int32
-		switch string(t.Nodes[c].Key) {
+		switch string(t.Key(c)) {
 		case "eventVersion":
 			p = &f.eventVersion
 		case "userIdentity":
@@ -577,7 +577,7 @@ func (e *encoder) resources() {
 		// Any other member is kept under data so nothing is lost.
 		extra := false
 		for m := t.Nodes[c].First; m != jsontree.None; m = t.Nodes[m].Next {
-			switch string(t.Nodes[m].Key) {
+			switch string(t.Key(m)) {
 			case "ARN", "type", "accountId":
 			case "ARNPrefix":
 				if t.Get(c, "ARN") >= 0 {
@@ -590,9 +590,9 @@ func (e *encoder) resources() {
 		if extra {
 			w.OpenMap("data")
 			for m := t.Nodes[c].First; m != jsontree.None; m = t.Nodes[m].Next {
-				k := string(t.Nodes[m].Key)
+				k := string(t.Key(m))
 				if k != "ARN" && k != "type" && k != "accountId" {
-					w.KeyBytes(t.Nodes[m].Key)
+					w.KeyBytes(t.Key(m))
 					w.B = mpw.AppendNode(w.B, t, m, w.Level())
 				}
 			}

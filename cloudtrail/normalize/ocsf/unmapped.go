@@ -81,7 +81,7 @@ func (e *encoder) flatten(i int32) {
 			if base > 0 {
 				e.key = append(e.key, '.')
 			}
-			e.key = append(e.key, t.Nodes[c].Key...)
+			e.key = append(e.key, t.Key(c)...)
 			e.flatten(c)
 			e.key = e.key[:base]
 		}
@@ -91,9 +91,9 @@ func (e *encoder) flatten(i int32) {
 		e.w.B = msgpack.AppendStringBytes(e.w.B, e.tmp)
 	case jsontree.String:
 		e.w.KeyBytes(e.key)
-		e.w.B = msgpack.AppendStringBytes(e.w.B, n.Raw)
+		e.w.B = msgpack.AppendStringBytes(e.w.B, t.Raw(i))
 	case jsontree.Number, jsontree.True, jsontree.False:
 		e.w.KeyBytes(e.key)
-		e.w.B = msgpack.AppendStringBytes(e.w.B, n.Raw)
+		e.w.B = msgpack.AppendStringBytes(e.w.B, t.Raw(i))
 	}
 }

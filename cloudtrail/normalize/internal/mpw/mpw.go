@@ -212,7 +212,7 @@ func AppendNode(b []byte, t *jsontree.Tree, i int32, level int) []byte {
 		}
 		b = msgpack.AppendMapHeader(b, int(n.N))
 		for c := n.First; c != jsontree.None; c = t.Nodes[c].Next {
-			b = msgpack.AppendStringBytes(b, t.Nodes[c].Key)
+			b = msgpack.AppendStringBytes(b, t.Key(c))
 			b = AppendNode(b, t, c, level+1)
 		}
 		return b
@@ -226,9 +226,9 @@ func AppendNode(b []byte, t *jsontree.Tree, i int32, level int) []byte {
 		}
 		return b
 	case jsontree.String:
-		return msgpack.AppendStringBytes(b, n.Raw)
+		return msgpack.AppendStringBytes(b, t.Raw(i))
 	case jsontree.Number:
-		return AppendNumber(b, n.Raw)
+		return AppendNumber(b, t.Raw(i))
 	case jsontree.True:
 		return msgpack.AppendBool(b, true)
 	case jsontree.False:
@@ -244,7 +244,9 @@ func AppendNumber(b []byte, s []byte) []byte {
 		return msgpack.AppendInt(b, v)
 	}
 	str := unsafe.String(unsafe.SliceData(s), len(s))
-	if s[0] != '-' {
+	// Only all-digit text can be a uint64 beyond int64; asking ParseUint
+	// about "1.0" costs two allocations for the error it returns.
+	if allDigits(s) {
 		if u, err := strconv.ParseUint(str, 10, 64); err == nil {
 			return msgpack.AppendUint(b, u)
 		}
@@ -254,6 +256,15 @@ func AppendNumber(b []byte, s []byte) []byte {
 		return msgpack.AppendStringBytes(b, s)
 	}
 	return msgpack.AppendFloat(b, f)
+}
+
+func allDigits(s []byte) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // ParseInt parses a decimal integer without allocating; ok is false for
@@ -323,7 +334,7 @@ func appendJSON(b []byte, t *jsontree.Tree, i int32) []byte {
 			if c != n.First {
 				b = append(b, ',')
 			}
-			b = appendQuoted(b, t.Nodes[c].Key)
+			b = appendQuoted(b, t.Key(c))
 			b = append(b, ':')
 			b = appendJSON(b, t, c)
 		}
@@ -338,12 +349,12 @@ func appendJSON(b []byte, t *jsontree.Tree, i int32) []byte {
 		}
 		return append(b, ']')
 	case jsontree.String:
-		return appendQuoted(b, n.Raw)
+		return appendQuoted(b, t.Raw(i))
 	case jsontree.Number:
-		if validNumber(n.Raw) {
-			return append(b, n.Raw...)
+		if validNumber(t.Raw(i)) {
+			return append(b, t.Raw(i)...)
 		}
-		return appendQuoted(b, n.Raw)
+		return appendQuoted(b, t.Raw(i))
 	case jsontree.True:
 		return append(b, "true"...)
 	case jsontree.False:
