@@ -109,6 +109,13 @@ type Collector struct {
 
 	integ *integrity.Checker // nil unless integrity is on (integrity.go)
 
+	// Pacing (handover.go), on Fluent Bit's thread only: whether the last
+	// handover was accepted with counters, records_total just before it,
+	// and since when pace has been holding the next one back.
+	inRing     bool
+	inRingAt   uint64
+	pacedSince time.Time
+
 	Stats Stats
 }
 
@@ -137,6 +144,7 @@ type Stats struct {
 	RecordsDropped atomic.Int64           // records in dropped handovers (each handed over again)
 	Rehanded       atomic.Int64           // accepted handovers that carried records dropped before
 	AckTimeouts    atomic.Int64           // handovers taken as stored after ack_timeout
+	Paced          atomic.Int64           // callbacks that handed nothing over because the previous handover was still in Fluent Bit's ring buffer
 	AckLag         *metrics.Histogram     // seconds from handover to counted by Fluent Bit
 }
 

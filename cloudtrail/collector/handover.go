@@ -34,7 +34,8 @@ func (h *Handover) Events() int {
 }
 
 // Take returns up to max bytes of records for one callback, or nil when
-// there are none or the input is paused or stopping.
+// there are none, the input is paused or stopping, or Fluent Bit has not yet
+// taken the previous handover out of its ring buffer (pace).
 func (c *Collector) Take(max int) *Handover {
 	c.mu.Lock()
 	gate := c.paused || c.stopping
@@ -42,15 +43,50 @@ func (c *Collector) Take(max int) *Handover {
 	if gate {
 		return nil
 	}
-	bs, data := c.queue.take(max)
-	if len(bs) == 0 {
+	if n, _ := c.queue.size(); n == 0 {
 		return nil
 	}
-	h := &Handover{batches: bs, data: data}
+	h := &Handover{}
 	if c.Counting() {
 		h.before, h.counted = c.readCounters()
+		if h.counted && c.pace(h.before) {
+			return nil
+		}
+	}
+	h.batches, h.data = c.queue.take(max)
+	if len(h.batches) == 0 {
+		return nil
 	}
 	return h
+}
+
+// maxPace bounds how long pace holds handovers back, in case the count
+// never shows the previous one (ack_timeout's case).
+const maxPace = 5 * time.Second
+
+// pace reports whether this callback should hand nothing over because the
+// previous handover is still in Fluent Bit's ring buffer: records_total has
+// not grown since the counters were read for it. (Pacing keeps at most one
+// handover in the ring, so any growth is that handover being counted, even
+// when processors shrink it.) Handing over meanwhile would pile up copies of
+// buffer_max_size in the ring while the engine is behind, which is where
+// Fluent Bit's memory goes on a starved machine, and fill the ring towards
+// the point where it drops handovers.
+func (c *Collector) pace(cs ack.Counters) bool {
+	if !c.inRing || cs.Records > c.inRingAt {
+		c.inRing, c.pacedSince = false, time.Time{}
+		return false
+	}
+	now := time.Now()
+	if c.pacedSince.IsZero() {
+		c.pacedSince = now
+	}
+	if now.Sub(c.pacedSince) >= maxPace {
+		c.inRing, c.pacedSince = false, time.Time{}
+		return false
+	}
+	c.Stats.Paced.Add(1)
+	return true
 }
 
 // Handed is called once Fluent Bit has returned from appending h: it
@@ -89,6 +125,7 @@ func (c *Collector) Handed(h *Handover) {
 		}
 		c.queue.giveBack(func(b *batch) bool { b.absorbed = true; return true })
 	default:
+		c.inRing, c.inRingAt = h.counted, h.before.Records
 		if t, ok := entryTime(h.data); ok {
 			c.Stats.EventLag.Observe(now.Sub(t).Seconds())
 		}

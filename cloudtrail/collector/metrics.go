@@ -30,6 +30,7 @@ func (m MetricsSource) WriteMetrics(w *metrics.Writer) {
 	w.Labeled("cloudtrail_handovers_total", "Handovers to Fluent Bit by what it did with them: accepted (into its ring buffer), dropped (ring buffer full; handed over again), absorbed (its processors kept none).", l, "result", &s.Handovers)
 	w.Counter("cloudtrail_records_dropped_total", "Records in handovers Fluent Bit dropped; each was handed over again.", l, s.RecordsDropped.Load())
 	w.Counter("cloudtrail_handovers_rehanded_total", "Accepted handovers that carried records Fluent Bit had dropped before.", l, s.Rehanded.Load())
+	w.Counter("cloudtrail_handovers_paced_total", "Input callbacks that handed nothing over because the previous handover was still in Fluent Bit's ring buffer (its engine is behind).", l, s.Paced.Load())
 	w.Counter("cloudtrail_ack_timeouts_total", "Handovers taken as stored after ack_timeout because Fluent Bit's record count never covered them.", l, s.AckTimeouts.Load())
 	w.Histogram("cloudtrail_ack_lag_seconds", "Seconds from a handover to Fluent Bit counting its records into a chunk (ack=counters).", l, s.AckLag)
 	w.Gauge("cloudtrail_ack_margin_seconds", "Wait after Fluent Bit counted a handover before it is taken as written when no later handover proves it: delete_delay, or twice the engine's busy time per handover seen lately.", l, m.C.AckMargin().Seconds())
@@ -68,11 +69,11 @@ func (c *Collector) Summary(since time.Duration) string {
 	s := &c.Stats
 	msgs, _, bytes := c.InFlight()
 	return fmt.Sprintf("stats: messages received=%d deleted=%d failed=%d released=%d ignored=%d; objects=%d failed=%d; "+
-		"records=%d; handovers dropped=%d ack=%s lag p99%s margin=%s; bytes compressed=%s uncompressed=%s; in flight messages=%d objects=%d buffered=%s; "+
+		"records=%d; handovers dropped=%d paced=%d ack=%s lag p99%s margin=%s; bytes compressed=%s uncompressed=%s; in flight messages=%d objects=%d buffered=%s; "+
 		"event lag p50%s p99%s; uptime=%s",
 		s.MessagesReceived.Load(), s.MessagesDeleted.Load(), s.MessagesFailed.Load(), s.MessagesReleased.Load(), s.Ignored.Load(),
 		s.Objects.Load(), s.ObjectsFailed.Load(), s.Records.Load(),
-		s.Handovers.Snapshot()["dropped"], c.AckMode(), lagString(s.AckLag.Quantile(0.99), s.AckLag.Count()), c.AckMargin(),
+		s.Handovers.Snapshot()["dropped"], s.Paced.Load(), c.AckMode(), lagString(s.AckLag.Quantile(0.99), s.AckLag.Count()), c.AckMargin(),
 		config.FormatSize(s.BytesCompressed.Load()), config.FormatSize(s.BytesRaw.Load()),
 		msgs, s.ObjectsInFlight.Load(), config.FormatSize(int64(bytes)),
 		lagString(s.EventLag.Quantile(0.5), s.EventLag.Count()), lagString(s.EventLag.Quantile(0.99), s.EventLag.Count()),

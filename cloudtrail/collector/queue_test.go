@@ -5,6 +5,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/ack"
 )
 
 func fill(n int, c byte) []byte { return bytes.Repeat([]byte{c}, n) }
@@ -86,5 +88,30 @@ func TestQueueOversizeBatchAndClose(t *testing.T) {
 	}
 	if bs, _ := q.take(10); bs != nil {
 		t.Fatal("take after close")
+	}
+}
+
+// pace holds a handover back while records_total has not grown since the
+// previous one, and no longer than maxPace.
+func TestPaceWaitsForTheCount(t *testing.T) {
+	var c Collector
+	if c.pace(ack.Counters{Records: 5}) {
+		t.Fatal("paced with no handover in the ring")
+	}
+	c.inRing, c.inRingAt = true, 100
+	if !c.pace(ack.Counters{Records: 100}) {
+		t.Fatal("handed over while the previous handover was uncounted")
+	}
+	if c.pace(ack.Counters{Records: 101}) {
+		t.Fatal("paced after the previous handover was counted")
+	}
+	c.inRing, c.inRingAt = true, 200
+	c.pace(ack.Counters{Records: 200})
+	c.pacedSince = c.pacedSince.Add(-maxPace)
+	if c.pace(ack.Counters{Records: 200}) {
+		t.Fatalf("paced for longer than %s", maxPace)
+	}
+	if n := c.Stats.Paced.Load(); n != 2 {
+		t.Fatalf("paced metric %d, want 2", n)
 	}
 }

@@ -99,9 +99,12 @@ func (fb *fluentBit) stopWithin(limit time.Duration) {
 
 // TestRingBufferDropsAreHandedAgain is the case that lost events when a
 // message was deleted on a timer: Fluent Bit's ring buffer for the input
-// holds two entries, and a Lua filter stalls the engine 2 s every 2,000
-// records, so Fluent Bit drops handovers ("could not enqueue records into
-// the ring buffer"). The plugin must see each drop in Fluent Bit's counters
+// holds two entries, and a Lua filter stalls the engine for 20 s once in
+// each run: the plugin holds a handover back while the previous one is
+// uncounted, but for 5 s at most (collector.maxPace), so after three such
+// waits the ring is full and Fluent Bit drops handovers
+// ("could not enqueue records into the ring buffer"). The plugin must see
+// each drop in Fluent Bit's counters
 // and hand the records over again. At the first drop Fluent Bit is stopped
 // with SIGTERM and started again (filesystem storage): every event must
 // arrive across the two runs, and the plugin's count of dropped handovers
@@ -128,7 +131,7 @@ func TestRingBufferDropsAreHandedAgain(t *testing.T) {
 local n = 0
 function stall(tag, ts, record)
   n = n + 1
-  if n % 2000 == 0 then os.execute("sleep 2") end
+  if n == 1500 then os.execute("sleep 20") end
   return 0, ts, record
 end
 `)
@@ -198,6 +201,11 @@ end
 	}
 	if ours == 0 {
 		t.Fatal("no handover was dropped: the test did not provoke what it checks")
+	}
+	// Before each drop the plugin held handovers back while the engine
+	// had not counted the previous one (pacing).
+	if paced := statsValue(t, log1, "cloudtrail.0", "paced"); paced == 0 {
+		t.Errorf("the plugin never held a handover back while the engine stalled for 20 s")
 	}
 	got := eventIDs(t, outs...)
 	dups := 0

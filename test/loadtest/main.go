@@ -70,6 +70,7 @@ type options struct {
 	timeout           time.Duration
 	gogc              string
 	memLimit          string
+	flush             string
 	keepConfig        bool
 	plugin            string
 }
@@ -91,6 +92,7 @@ func main() {
 	flag.StringVar(&o.memLimit, "gomemlimit", "", "GOMEMLIMIT for Fluent Bit's process; empty: inherited")
 	flag.StringVar(&o.plugin, "plugin", "", "the plugin .so (default: build/in_cloudtrail.so)")
 	flag.BoolVar(&o.keepConfig, "keep-config", false, "print the Fluent Bit configuration used")
+	flag.StringVar(&o.flush, "flush", "1", "Fluent Bit's [SERVICE] flush, in seconds (fractions allowed)")
 	flag.Func("p", "key=value: one more property of every input, e.g. -p integrity=on -p integrity_public_keys=keys.pem (repeatable)", func(kv string) error {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
@@ -238,7 +240,7 @@ func run(o options) error {
 				in.WriteString("    " + kv[0] + " " + kv[1] + "\n")
 			}
 		}
-		conf := fmt.Sprintf("[SERVICE]\n    flush 1\n    grace 5\n    log_level warn\n    http_server on\n    http_listen 127.0.0.1\n    http_port %d\n\n%s\n[OUTPUT]\n%s", port, in.String(), out)
+		conf := fmt.Sprintf("[SERVICE]\n    flush %s\n    grace 5\n    log_level warn\n    http_server on\n    http_listen 127.0.0.1\n    http_port %d\n\n%s\n[OUTPUT]\n%s", o.flush, port, in.String(), out)
 		if o.keepConfig {
 			fmt.Fprint(os.Stderr, conf)
 		}
