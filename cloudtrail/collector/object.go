@@ -73,10 +73,12 @@ func (c *Collector) safeProcess(dec *decode.Decoder, j job) (ok bool) {
 	return true
 }
 
-// batchBytes is the size of the batches workers produce: small enough that a
-// callback can take a few of them, large enough to amortize the bookkeeping.
+// batchBytes is the size of the batches workers produce: large enough to
+// amortize the bookkeeping, small because each worker keeps one on the Go
+// heap and because a handover leaves unused the end of the buffer that the
+// next batch did not fit into.
 func (c *Collector) batchBytes() int {
-	return max(64<<10, min(1<<20, c.cfg.BufferMaxSize/8))
+	return max(64<<10, min(256<<10, c.cfg.BufferMaxSize/32))
 }
 
 func (c *Collector) process(dec *decode.Decoder, j job) {

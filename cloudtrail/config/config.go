@@ -81,7 +81,7 @@ var Keys = []Key{
 	{"max_messages", "10", "Messages asked per ReceiveMessage (1 to 10); fewer are asked when the workers are busy."},
 	{"visibility_timeout", "5m", "Visibility timeout asked on receive and renewed every half of it while a message is processed (1s to 12h)."},
 	{"workers", "4", "Objects downloaded and decoded in parallel (1 to 64)."},
-	{"buffer_max_size", "12M", "Memory for decoded records waiting for Fluent Bit; also the most handed over per 1 s callback, so at most this much per second per instance."},
+	{"buffer_max_size", "24M", "Memory for decoded records waiting for Fluent Bit (C memory, written once); also the most handed over per 1 s callback, so at most this much per second per instance."},
 	{"ack", "auto", "How the plugin learns that Fluent Bit has a message's records before deleting it: auto reads Fluent Bit's own per-instance counters (accepted or dropped by the ring buffer, counted into chunks) when the binary exports them and falls back to delay otherwise; delay waits delete_delay after the handover (docs/reliability.md)."},
 	{"delete_delay", "auto", "Extra margin before a message is deleted (0s to 1m). With counters: after Fluent Bit counted the last records into a chunk, covering the filters that run before the chunk write (auto: 0.5s, raised by itself to twice the time Fluent Bit's engine is seen busy on one handover). With delay: after the last handover (auto: 5s)."},
 	{"ack_timeout", "30s", "With counters: a handed-over batch that Fluent Bit's record count still does not cover after this long (a processor that drops records) is taken as stored; the clock stops while the input is paused (5s to 1h)."},
@@ -331,7 +331,7 @@ const (
 	// CountedMargin: with Fluent Bit's counters, the wait from the moment
 	// records_total covered the last handover, when no later handover shows
 	// that the engine finished it. The engine counts a ring entry, runs the
-	// filters and then copies it into the chunk (for a 12M handover into
+	// filters and then copies it into the chunk (for a 24M handover into
 	// fresh pages of a chunk file), and nothing in Fluent Bit tells when that
 	// copy is done. With no margin, two of 14 SIGKILL runs (two busy loops
 	// and more) lost a handover, with 0.25 s one of 7: the chunk file was

@@ -22,7 +22,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Region != "eu-west-3" || c.WaitTime != 20*time.Second || c.MaxMessages != 10 ||
-		c.VisibilityTimeout != 5*time.Minute || c.Workers != 4 || c.BufferMaxSize != 12<<20 ||
+		c.VisibilityTimeout != 5*time.Minute || c.Workers != 4 || c.BufferMaxSize != 24<<20 ||
 		c.Schema != "raw" || !c.TLSVerify || c.S3PathStyle || c.RoleSessionName != "fluent-bit-cloudtrail" ||
 		c.MaxObjectSize != 1<<30 || c.DeleteDelay != Auto || c.DeleteMargin(false) != 5*time.Second || c.DeleteMargin(true) != 500*time.Millisecond || c.Ack != "auto" || c.AckTimeout != 30*time.Second {
 		t.Fatalf("unexpected defaults: %+v", c)
