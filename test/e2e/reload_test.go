@@ -17,15 +17,29 @@ import (
 
 // TestHotReloadInRealFluentBit reloads Fluent Bit through its HTTP API in the
 // middle of an ingestion, with a changed setting (the output file), and
-// checks that every event arrives, the new setting takes effect and the
-// queue drains, on every Fluent Bit version where a Go input survives a
-// reload (before 4.1 the new instance is found by its thread).
+// checks that every event arrives, the new instance's records reach the new
+// output, and the queue drains, on every Fluent Bit version: 3.2.10 and
+// 4.0.14 included, where the plugin finds the new instance by its thread
+// (no *Ctx callbacks before 4.1) and acknowledges by delay. Every version
+// stops and destroys the old context before it starts the new one
+// (src/flb_reload.c), so old and new instances never run at once.
+//
+// The reload comes right after the first records, while the old instance is
+// still handing batches over: that is where 3.2.10 loses records. Its engine
+// stops as soon as no task is running (src/flb_engine.c), and the batches
+// still in the input's ring buffer or in chunks made since its last flush
+// are destroyed with the old context; 4.0 flushes pending chunks until they
+// are gone before it stops. A plugin that deleted their messages
+// at exit lost them: 21 of 80 of the old instance's records in one run
+// (before.jsonl had 59, after.jsonl all 720 of the new one). The old
+// instance gives back what it handed over within its delete margin
+// (ack=delay) or that was not counted yet (ack=counters), so those events
+// arrive twice: duplicates are counted, not failed.
 func TestHotReloadInRealFluentBit(t *testing.T) {
 	testenv.ForEachFluentBit(t, testHotReload)
 }
 
 func testHotReload(t *testing.T, bin testenv.FluentBitBinary) {
-	bin.SkipUnless(t, bin.HotReload(), "after a hot reload, Fluent Bit 3.2.10 takes the Go input's records (the new instance hands 720 of 800 over, its messages are deleted) and none reaches the output: do not use hot reload with this plugin before 4.0 (README, Compatibility)")
 	srv := testenv.Emulator(t)
 	ctx := context.Background()
 	sc, err := seed.Full(ctx, srv, "ct", "trail")
@@ -97,6 +111,9 @@ func testHotReload(t *testing.T, bin testenv.FluentBitBinary) {
 	fb.stop()
 	if _, err := os.Stat(filepath.Join(dir, "after.jsonl")); err != nil {
 		t.Fatalf("the reloaded configuration did not take effect: %v", err)
+	}
+	if n := len(records(t, filepath.Join(dir, "after.jsonl"))); n == 0 {
+		t.Fatal("no record of the new instance reached the reloaded output")
 	}
 	log := fb.log.String()
 	if !strings.Contains(log, "reload") {

@@ -39,10 +39,6 @@ func (b FluentBitBinary) Counters() bool { return b.AtLeast(4, 1) }
 // (since 4.1); before, the plugin tells its instances apart by thread.
 func (b FluentBitBinary) CtxCallbacks() bool { return b.AtLeast(4, 1) }
 
-// HotReload reports whether a Go input's records still reach the outputs
-// after a hot reload: measured on 4.0.14 and 5.1.1; on 3.2.10 they do not.
-func (b FluentBitBinary) HotReload() bool { return b.AtLeast(4, 0) }
-
 // InitFailureStops reports whether Fluent Bit exits when an input's init
 // fails. 3.2 logs "could not initialize threaded plugin instance" and runs
 // on without the input.
