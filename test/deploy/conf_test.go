@@ -53,13 +53,17 @@ func knownKey(k string) bool {
 }
 
 // checkInput requires exactly one cloudtrail input (two, live and
-// backfill, in the backfill example) whose keys the plugin or Fluent Bit
+// backfill, in the backfill example; three on one queue in the high-volume
+// example) whose keys the plugin or Fluent Bit
 // reads and whose values the plugin accepts.
 func checkInput(t *testing.T, name string, c *fbconf.Config) *fbconf.Section {
 	t.Helper()
 	in, want := c.Inputs("cloudtrail"), 1
-	if strings.HasPrefix(name, "backfill.") {
+	switch {
+	case strings.HasPrefix(name, "backfill."):
 		want = 2
+	case strings.HasPrefix(name, "high-volume."):
+		want = 3
 	}
 	if len(in) != want {
 		t.Errorf("%s: %d cloudtrail inputs, want %d", name, len(in), want)
