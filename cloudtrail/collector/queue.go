@@ -133,19 +133,22 @@ func (q *batchQueue) take(max int) ([]batch, []byte) {
 // done ends the handover in progress: its batches leave the queue and the
 // batches queued behind them move to the front.
 func (q *batchQueue) done() {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if !q.busy {
-		return
-	}
-	n := q.taken
-	q.busy, q.taken = false, 0
-	q.compact(func(i int) bool { return i >= n })
+	q.end(func(*batch) bool { return false })
 }
 
 // giveBack ends the handover in progress without removing its batches, so
-// that the next take hands them over again, except those keep refuses.
+// that the next take hands them over again, except those keep refuses
+// (nil: keep all).
 func (q *batchQueue) giveBack(keep func(*batch) bool) {
+	if keep == nil {
+		keep = func(*batch) bool { return true }
+	}
+	q.end(keep)
+}
+
+// end ends the handover in progress, keeping those of its batches for which
+// keep is true, and every batch queued behind it.
+func (q *batchQueue) end(keep func(*batch) bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if !q.busy {
@@ -153,7 +156,7 @@ func (q *batchQueue) giveBack(keep func(*batch) bool) {
 	}
 	n := q.taken
 	q.busy, q.taken = false, 0
-	q.compact(func(i int) bool { return i >= n || keep == nil || keep(&q.items[i]) })
+	q.compact(func(i int) bool { return i >= n || keep(&q.items[i]) })
 }
 
 // compact keeps the batches for which keep(index) is true, moving their
