@@ -186,6 +186,12 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 	if !col.Counting() {
 		counters.close()
 		counters = nil
+		if d := cfg.DeleteDelay; d != config.Auto && d < config.DelayMargin {
+			// Without counters the margin is all that covers the records
+			// still in Fluent Bit's ring buffer at a stop or reload (3.2
+			// discards them) or a crash.
+			log.Warnf("queue %s: delete_delay %s with ack=delay: a stop, reload or crash of Fluent Bit within %s of a handover can lose its records (their messages are already deleted); the default, auto, is %s here", cfg.QueueURL, d, d, config.DelayMargin)
+		}
 	}
 	if err := col.Start(); err != nil {
 		counters.close()

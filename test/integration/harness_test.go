@@ -267,6 +267,11 @@ func TestPauseStopsIntakeAndResumeDrains(t *testing.T) {
 	h := startHarness(t, awsEnv(srv), "--interval-ms", "300", "--input", "cloudtrail", "queue_url="+q,
 		"endpoint_url="+srv.URL, "wait_time=1s", "delete_delay=0s")
 	testenv.WaitFor(t, 60*time.Second, "start", func() bool { return strings.Contains(h.stderr.String(), "started") })
+	// The harness has no counters: ack=delay, where a short delete_delay
+	// is a risk the plugin names at start.
+	if !strings.Contains(h.stderr.String(), "delete_delay 0s with ack=delay") {
+		t.Errorf("no warning about delete_delay 0s without counters:\n%s", h.stderr.String())
+	}
 	h.cmd.Process.Signal(syscall.SIGUSR1)
 	// A long poll in flight at pause time goes on: let it end (wait_time=1s,
 	// with room for a machine starved of CPU) before objects arrive.
