@@ -86,8 +86,11 @@ vet:
 	@test -z "$$(gofmt -l plugin cloudtrail test)" || { echo "gofmt needed:"; gofmt -l plugin cloudtrail test; exit 1; }
 	$(GO) vet ./...
 
+# Output as plain go test, then every skipped test with its reason
+# (test/testreport): a skip is not a pass.
 test: build cloudtrail-check cloudtrail-backfill harness awsemu vet
-	$(GO) test -count=1 -timeout 20m ./...
+	@$(GO) build -o $(BUILD)/testreport ./test/testreport
+	bash -o pipefail -c '$(GO) test -count=1 -timeout 20m -json ./... | $(BUILD)/testreport'
 
 # One core (GC included), -count for benchstat: make bench > new.txt; benchstat old.txt new.txt
 bench:
