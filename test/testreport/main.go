@@ -41,7 +41,9 @@ func (r *report) add(e event) {
 	case e.Action == "build-fail":
 		r.failed = true
 	case e.Test == "":
-		if e.Action == "output" {
+		// -json runs tests verbosely; a plain go test leaves out the
+		// package's PASS line before its "ok".
+		if e.Action == "output" && e.Output != "PASS\n" {
 			fmt.Fprint(r.out, e.Output)
 		}
 		if e.Action == "fail" {

@@ -36,9 +36,9 @@ func TestReportNamesSkipsAndFailures(t *testing.T) {
 }
 
 func TestReportPassesCleanRun(t *testing.T) {
-	in := `{"Action":"output","Package":"p","Output":"ok  \tp\t0.1s\n"}` + "\n" + `{"Action":"pass","Package":"p"}`
+	in := `{"Action":"output","Package":"p","Output":"PASS\n"}` + "\n" + `{"Action":"output","Package":"p","Output":"ok  \tp\t0.1s\n"}` + "\n" + `{"Action":"pass","Package":"p"}`
 	var out strings.Builder
-	if !run(strings.NewReader(in), &out) || !strings.Contains(out.String(), "no test was skipped") {
+	if !run(strings.NewReader(in), &out) || !strings.Contains(out.String(), "no test was skipped") || strings.Contains(out.String(), "PASS") {
 		t.Errorf("clean run: %s", out.String())
 	}
 }
