@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 #include <stddef.h>
+#include <time.h>
 #include "flb.h"
 
 struct ct_input_proxy_context {        /* flb_plugin_input_proxy_context */
@@ -274,4 +275,62 @@ int ct_property_keys(void *ins, size_t off, char *buf, size_t len)
         n++;
     }
     return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* The plugin's own handover timer.                                    */
+/* ------------------------------------------------------------------ */
+
+#include "_cgo_export.h"
+
+typedef int (*ct_collect_fn)(void *ins, void *config, void *context);
+typedef int (*ct_set_collector_time_fn)(void *ins, ct_collect_fn cb,
+                                        time_t seconds, long nanoseconds,
+                                        void *config);
+typedef int (*ct_append_records_fn)(void *ins, size_t records,
+                                    const char *tag, size_t tag_len,
+                                    const void *buf, size_t size);
+
+static ct_append_records_fn ct_append_records;
+
+/* ct_collect runs on the instance's thread every handover_interval: it
+ * takes what the collector has ready, appends it the way the proxy's own
+ * callback does (the instance's tag; the record count is passed, so Fluent
+ * Bit does not count the buffer again) and tells the collector what became
+ * of it. */
+static int ct_collect(void *ins, void *config, void *context)
+{
+    void *data = NULL;
+    size_t size = 0;
+    size_t records = 0;
+
+    (void) config;
+    (void) context;
+    if (ctTake(&data, &size, &records) == 0 || size == 0) {
+        return 0;
+    }
+    ct_append_records(ins, records, NULL, 0, data, size);
+    ctHanded();
+    return 0;
+}
+
+int ct_collector_start(void *plugin, long long interval_ns)
+{
+    struct ct_go_input_plugin *p = plugin;
+    ct_set_collector_time_fn set;
+
+    if (p == NULL || p->i_ins == NULL || interval_ns <= 0) {
+        return -1;
+    }
+    set = (ct_set_collector_time_fn) dlsym(RTLD_DEFAULT, "flb_input_set_collector_time");
+    ct_append_records = (ct_append_records_fn) dlsym(RTLD_DEFAULT, "flb_input_log_append_records");
+    if (set == NULL || ct_append_records == NULL) {
+        return -1;
+    }
+    /* A threaded instance's collector lives in the instance's own event
+     * loop (collector_create reads ins->thi); the config pointer is only
+     * read for instances without a thread, which newInstance refuses. The
+     * collectors registered during init are started with the proxy's. */
+    return set(p->i_ins, ct_collect, (time_t) (interval_ns / 1000000000LL),
+               (long) (interval_ns % 1000000000LL), NULL);
 }

@@ -44,7 +44,6 @@ int ct_log_enabled(void *api, void *ins, int level);
 /* ct_log prints msg through Fluent Bit's logger. */
 void ct_log(void *api, int level, const char *msg);
 
-#endif
 
 /* Fluent Bit's own per-instance counters (docs/acknowledgement.md).
  * ct_counters_open finds, with dlsym in the executable that loaded the
@@ -75,3 +74,12 @@ int ct_property_code(unsigned char *buf, size_t n, uintptr_t *fn, uintptr_t *tar
 #define CT_MAX_PROPERTIES 256
 #define CT_MAX_KEY        256
 int ct_property_keys(void *ins, size_t off, char *buf, size_t len);
+
+/* ct_collector_start registers, from FLBPluginInit (on the instance's
+ * thread, before Fluent Bit starts its collectors), a timer of interval_ns
+ * that hands records over through flb_input_log_append_records, the way
+ * the proxy's fixed 1 s callback does. It returns the collector id, or -1
+ * when this Fluent Bit does not export what it needs. */
+int ct_collector_start(void *plugin, long long interval_ns);
+
+#endif

@@ -38,6 +38,7 @@ type instance struct {
 	col     *collector.Collector
 	log     *flbLogger
 	pending *collector.Handover // given to Fluent Bit by the last callback
+	timer   bool                // handovers come from the plugin's own timer (flb.c), not the proxy's callback
 	once    sync.Once
 
 	started        time.Time
@@ -159,8 +160,15 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 			return nil, err
 		}
 	}
+	counters, why := openCounters(ins)
+	timer, how := startTimer(plugin, cfg, counters)
+	if !timer {
+		notes = append(notes, "handover once a second by the Go proxy's callback ("+how+")")
+	}
+	cfg.ResolveBuffer(timer)
 	newEnc, err := schema.Factory(cfg)
 	if err != nil {
+		counters.close()
 		return nil, err
 	}
 	opts := collector.Options{
@@ -173,7 +181,7 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 		CloudTrail: clients.CloudTrail,
 		Memory:     cMemory{},
 	}
-	counters, why := openCounters(ins)
+
 	if counters != nil {
 		opts.Counters = counters.read
 	}
@@ -197,7 +205,7 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 		counters.close()
 		return nil, err
 	}
-	inst := &instance{name: name, tid: tid, cfg: cfg, col: col, log: log, started: time.Now(), clients: clients, stopSummary: make(chan struct{}), counters: counters, notes: notes}
+	inst := &instance{name: name, tid: tid, cfg: cfg, col: col, log: log, started: time.Now(), clients: clients, stopSummary: make(chan struct{}), counters: counters, notes: notes, timer: timer}
 	if cfg.MetricsListen != "" {
 		src := collector.MetricsSource{C: col, Labels: metrics.Labels{{"instance", name}, {"queue_url", cfg.QueueURL}}}
 		release, err := metrics.Listen(cfg.MetricsListen, src)
@@ -227,11 +235,34 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 		mode = "ack=delay (" + col.AckReason() + ")"
 	}
 	line := fmt.Sprintf("started: version %s; %s; %s, delete margin %s", version.Version, strings.Join(cfg.Effective(), " "), mode, cfg.DeleteMargin(col.Counting()))
+	if timer {
+		line += fmt.Sprintf("; handover every %s (the plugin's own timer)", cfg.HandoverInterval)
+	}
 	for _, n := range notes {
 		line += "; " + n
 	}
 	log.Infof("%s", line)
 	return inst, nil
+}
+
+// startTimer adds the plugin's own handover timer to the instance's thread
+// (flb.c), before the collector exists: Fluent Bit starts it once Init has
+// returned, and the buffer's default depends on it. The timer hands over
+// many times a second, so it runs only where pacing can hold it back while
+// Fluent Bit's engine is behind, that is with Fluent Bit's counters (4.1
+// and later, ack auto); elsewhere the proxy's 1 s callback keeps the ring
+// buffer's growth to one buffer a second, as before. how says why not.
+func startTimer(plugin unsafe.Pointer, cfg *config.Config, counters *counterReader) (ok bool, how string) {
+	if cfg.Ack == "delay" || counters == nil {
+		return false, "without Fluent Bit's counters a faster timer could not be paced"
+	}
+	if _, ok := counters.read(); !ok {
+		return false, "without Fluent Bit's ring buffer counters a faster timer could not be paced"
+	}
+	if C.ct_collector_start(plugin, C.longlong(cfg.HandoverInterval)) < 0 {
+		return false, "this Fluent Bit does not export flb_input_set_collector_time and flb_input_log_append_records"
+	}
+	return true, ""
 }
 
 // errUnsupported refuses a Fluent Bit whose Go proxy structures the plugin

@@ -63,14 +63,38 @@ func FLBPluginInputPreRun(hotReload C.int) (ret C.int) {
 func FLBPluginInputCallbackCtx(ctx unsafe.Pointer, data *unsafe.Pointer, size *C.size_t) (ret int) {
 	*size = 0 // "nothing this time" unless collect hands a buffer over
 	defer recoverTo(&ret, input.FLB_OK, "callback")
-	return collect(byContext(ctx), data, size)
+	return proxyCollect(byContext(ctx), data, size)
 }
 
 //export FLBPluginInputCallback
 func FLBPluginInputCallback(data *unsafe.Pointer, size *C.size_t) (ret int) {
 	*size = 0
 	defer recoverTo(&ret, input.FLB_OK, "callback")
-	return collect(byThread(), data, size)
+	return proxyCollect(byThread(), data, size)
+}
+
+// ctTake and ctHanded are the two halves of a handover by the plugin's own
+// timer (flb.c, ct_collect), on the instance's thread: ctTake points *data
+// at the records ready and gives their count, and returns 0 when there are
+// none; ctHanded follows Fluent Bit's append.
+//
+//export ctTake
+func ctTake(data *unsafe.Pointer, size *C.size_t, records *C.size_t) (ret C.int) {
+	*size = 0
+	defer recoverTo(&ret, 0, "handover")
+	inst := byThread()
+	collect(inst, data, size)
+	if inst == nil || inst.pending == nil {
+		return 0
+	}
+	*records = C.size_t(inst.pending.Events())
+	return 1
+}
+
+//export ctHanded
+func ctHanded() {
+	defer recoverTo(nil, 0, "handover")
+	cleanup(byThread(), nil)
 }
 
 //export FLBPluginInputCleanupCallbackCtx
@@ -134,6 +158,15 @@ func FLBPluginUnregister(def unsafe.Pointer) {
 		unregister(inst)
 	}
 	input.FLBPluginUnregister(def)
+}
+
+// proxyCollect is the Go proxy's fixed 1 s callback: it hands records over
+// only when the plugin's own timer is not running.
+func proxyCollect(inst *instance, data *unsafe.Pointer, size *C.size_t) int {
+	if inst != nil && inst.timer {
+		return input.FLB_OK
+	}
+	return collect(inst, data, size)
 }
 
 // collect points *data at the records waiting for this instance, in the

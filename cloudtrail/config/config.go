@@ -32,7 +32,8 @@ type Config struct {
 	MaxMessages       int           // per ReceiveMessage, 1..10
 	VisibilityTimeout time.Duration // asked on receive and renewed while a message is worked on
 	Workers           int           // parallel object downloads
-	BufferMaxSize     int           // bytes of records held for Fluent Bit, also the most handed over per callback
+	BufferMaxSize     int           // bytes of records held for Fluent Bit, also the most handed over at once; 0 = auto (ResolveBuffer)
+	HandoverInterval  time.Duration // period of the plugin's own handover timer
 	Ack               string        // auto (Fluent Bit's counters when found, else delay) or delay
 	DeleteDelay       time.Duration // extra margin before DeleteMessage; see DeleteMargin
 	AckTimeout        time.Duration // counters mode: how long a handover may stay uncounted
@@ -81,7 +82,8 @@ var Keys = []Key{
 	{"max_messages", "10", "Messages asked per ReceiveMessage (1 to 10); fewer are asked when the workers are busy."},
 	{"visibility_timeout", "5m", "Visibility timeout asked on receive and renewed every half of it while a message is processed (1s to 12h)."},
 	{"workers", "4", "Objects downloaded and decoded in parallel (1 to 64)."},
-	{"buffer_max_size", "24M", "Memory for decoded records waiting for Fluent Bit (C memory, written once); also the most handed over per 1 s callback, so at most this much per second per instance."},
+	{"buffer_max_size", "auto", "Memory for decoded records waiting for Fluent Bit (C memory, written once); also the most handed over at once. auto: 8M with the plugin's own handover timer, 24M with the Go proxy's 1s callback (one handover per second)."},
+	{"handover_interval", "100ms", "How often records are handed to Fluent Bit (10ms to 1s), by a timer the plugin adds to the instance's thread. It runs where Fluent Bit's counters pace it (4.1 and later, ack auto); elsewhere the Go proxy's fixed 1s callback hands records over instead (the start line says which)."},
 	{"ack", "auto", "How the plugin learns that Fluent Bit has a message's records before deleting it: auto reads Fluent Bit's own per-instance counters (accepted or dropped by the ring buffer, counted into chunks) when the binary exports them and falls back to delay otherwise; delay waits delete_delay after the handover (docs/reliability.md)."},
 	{"delete_delay", "auto", "Extra margin before a message is deleted (0s to 1m). With counters: after Fluent Bit counted the last records into a chunk, covering the filters that run before the chunk write (auto: 0.5s, raised by itself to twice the time Fluent Bit's engine is seen busy on one handover). With delay: after the last handover (auto: 5s)."},
 	{"ack_timeout", "30s", "With counters: a handed-over batch that Fluent Bit's record count still does not cover after this long (a processor that drops records) is taken as stored; the clock stops while the input is paused (5s to 1h)."},
@@ -117,7 +119,8 @@ func Parse(get func(key string) string) (*Config, error) {
 		MaxMessages:         p.integer("max_messages", 1, 10),
 		VisibilityTimeout:   p.duration("visibility_timeout", time.Second, 12*time.Hour),
 		Workers:             p.integer("workers", 1, 64),
-		BufferMaxSize:       int(p.size("buffer_max_size", 64<<10, 1<<30)),
+		BufferMaxSize:       int(p.autoSize("buffer_max_size", 64<<10, 1<<30)),
+		HandoverInterval:    p.duration("handover_interval", 10*time.Millisecond, time.Second),
 		Ack:                 strings.ToLower(p.str("ack")),
 		DeleteDelay:         p.autoDuration("delete_delay", 0, time.Minute),
 		AckTimeout:          p.duration("ack_timeout", 5*time.Second, time.Hour),
@@ -316,6 +319,13 @@ func (p *parser) autoDuration(key string, lo, hi time.Duration) time.Duration {
 	return p.duration(key, lo, hi)
 }
 
+func autoSizeString(n int) string {
+	if n == 0 {
+		return "auto"
+	}
+	return FormatSize(int64(n))
+}
+
 func autoString(d time.Duration) string {
 	if d == Auto {
 		return "auto"
@@ -366,6 +376,36 @@ func (p *parser) size(key string, lo, hi int64) int64 {
 		p.fail("%s %q: out of range: must be between %s and %s", key, v, FormatSize(lo), FormatSize(hi))
 	}
 	return n
+}
+
+// autoSize is size for a key whose default, "auto", is resolved later; it
+// returns 0 for it.
+func (p *parser) autoSize(key string, lo, hi int64) int64 {
+	if v, _ := p.raw(key); strings.EqualFold(v, "auto") {
+		return 0
+	}
+	return p.size(key, lo, hi)
+}
+
+// Default record memory, per way of handing records over
+// (docs/performance.md): the plugin's own timer hands over many times a
+// second, so a small buffer keeps up; the Go proxy's callback comes once a
+// second and carries at most the buffer.
+const (
+	TimerBuffer = 8 << 20
+	ProxyBuffer = 24 << 20
+)
+
+// ResolveBuffer sets an auto buffer_max_size for the way records are
+// handed over.
+func (c *Config) ResolveBuffer(timer bool) {
+	if c.BufferMaxSize != 0 {
+		return
+	}
+	c.BufferMaxSize = ProxyBuffer
+	if timer {
+		c.BufferMaxSize = TimerBuffer
+	}
 }
 
 // ParseBool accepts Fluent Bit's boolean spellings.
@@ -471,7 +511,8 @@ func (c *Config) Effective() []string {
 		"max_messages=" + strconv.Itoa(c.MaxMessages),
 		"visibility_timeout=" + c.VisibilityTimeout.String(),
 		"workers=" + strconv.Itoa(c.Workers),
-		"buffer_max_size=" + FormatSize(int64(c.BufferMaxSize)),
+		"buffer_max_size=" + autoSizeString(c.BufferMaxSize),
+		"handover_interval=" + c.HandoverInterval.String(),
 		"ack=" + c.Ack,
 		"delete_delay=" + autoString(c.DeleteDelay),
 		"ack_timeout=" + c.AckTimeout.String(),

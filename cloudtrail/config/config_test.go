@@ -22,10 +22,31 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Region != "eu-west-3" || c.WaitTime != 20*time.Second || c.MaxMessages != 10 ||
-		c.VisibilityTimeout != 5*time.Minute || c.Workers != 4 || c.BufferMaxSize != 24<<20 ||
+		c.VisibilityTimeout != 5*time.Minute || c.Workers != 4 || c.BufferMaxSize != 0 || c.HandoverInterval != 100*time.Millisecond ||
 		c.Schema != "raw" || !c.TLSVerify || c.S3PathStyle || c.RoleSessionName != "fluent-bit-cloudtrail" ||
 		c.MaxObjectSize != 1<<30 || c.DeleteDelay != Auto || c.DeleteMargin(false) != 5*time.Second || c.DeleteMargin(true) != 500*time.Millisecond || c.Ack != "auto" || c.AckTimeout != 30*time.Second {
 		t.Fatalf("unexpected defaults: %+v", c)
+	}
+}
+
+// An auto buffer depends on how records are handed over; a set one stays.
+func TestResolveBuffer(t *testing.T) {
+	for _, tc := range []struct {
+		set   string
+		timer bool
+		want  int
+	}{{"auto", true, 8 << 20}, {"auto", false, 24 << 20}, {"12M", true, 12 << 20}, {"12M", false, 12 << 20}} {
+		c, err := Parse(props("queue_url", q, "buffer_max_size", tc.set))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.ResolveBuffer(tc.timer)
+		if c.BufferMaxSize != tc.want {
+			t.Errorf("buffer_max_size %s, timer %v: %d, want %d", tc.set, tc.timer, c.BufferMaxSize, tc.want)
+		}
+	}
+	if _, err := Parse(props("queue_url", q, "handover_interval", "5ms")); err == nil {
+		t.Error("handover_interval 5ms accepted")
 	}
 }
 

@@ -309,7 +309,7 @@ pipeline:
 
 // TestAckModeInMetrics: the acknowledgement mode (the one this Fluent Bit
 // allows) and the handover counts are in the plugin's Prometheus metrics, on
-// every Fluent Bit version.
+// every Fluent Bit version, and the start line says what hands records over.
 func TestAckModeInMetrics(t *testing.T) {
 	testenv.ForEachFluentBit(t, testAckModeInMetrics)
 }
@@ -332,6 +332,16 @@ func testAckModeInMetrics(t *testing.T, bin testenv.FluentBitBinary) {
 		return strings.Contains(body, `cloudtrail_messages_deleted_total{instance="cloudtrail.0",queue_url="`+q+`"} 2`)
 	})
 	fb.stop()
+	// With Fluent Bit's counters (4.1+) the plugin's own handover timer
+	// (flb.c) delivered these records, paced by them, with the 8M buffer;
+	// without them the Go proxy's 1 s callback did, with 24M.
+	line, buf := "; handover every 100ms (the plugin's own timer)", " buffer_max_size=8M "
+	if !bin.Counters() {
+		line, buf = "; handover once a second by the Go proxy's callback (without Fluent Bit's ring buffer counters", " buffer_max_size=24M "
+	}
+	if l := fb.log.String(); !strings.Contains(l, line) || !strings.Contains(l, buf) {
+		t.Errorf("the start line does not say %q with%s:\n%s", line, buf, l)
+	}
 	for _, want := range []string{
 		`cloudtrail_ack_mode{instance="cloudtrail.0",queue_url="` + q + `",mode="` + strings.TrimPrefix(bin.AckMode(), "ack=") + `"} 1`,
 		`cloudtrail_handovers_total{instance="cloudtrail.0",queue_url="` + q + `",result="accepted"}`,

@@ -236,6 +236,14 @@ func TestTwoInstancesTwoQueues(t *testing.T) {
 	if n := strings.Count(h.stderr.String(), "; ack=delay (the host exports no metrics API"); n != 2 {
 		t.Errorf("%d of 2 start lines say ack=delay with the reason", n)
 	}
+	// So the plugin cannot pace its own handover timer: the Go proxy's 1 s
+	// callback hands records over, with the larger buffer.
+	if n := strings.Count(h.stderr.String(), "; handover once a second by the Go proxy's callback (without Fluent Bit's counters"); n != 2 {
+		t.Errorf("%d of 2 start lines say the proxy's callback hands over", n)
+	}
+	if n := strings.Count(h.stderr.String(), " buffer_max_size=24M "); n != 2 {
+		t.Errorf("%d of 2 start lines give the 24M buffer of the proxy's callback", n)
+	}
 }
 
 func TestBadConfigFailsInit(t *testing.T) {

@@ -390,12 +390,14 @@ func run(o options) error {
 		logf("queue not drained: %v", qerr)
 	}
 	emuWall := wall
-	logf("%s, schema %s, %d input(s), workers %d, buffer_max_size %s; %s: input records %d, output records %d, input bytes %.1f MB",
-		mode, o.schema, o.inputs, cfg.Workers, config.FormatSize(int64(cfg.BufferMaxSize)), how, records, outRecords, float64(inBytes)/1e6)
+	buf := "auto"
+	if cfg.BufferMaxSize > 0 {
+		buf = config.FormatSize(int64(cfg.BufferMaxSize))
+	}
+	logf("%s, schema %s, %d input(s), workers %d, buffer_max_size %s, handover_interval %s; %s: input records %d, output records %d, input bytes %.1f MB",
+		mode, o.schema, o.inputs, cfg.Workers, buf, cfg.HandoverInterval, how, records, outRecords, float64(inBytes)/1e6)
 	if inBytes > 0 && wall > 0 {
-		capBytes := float64(cfg.BufferMaxSize) * float64(o.inputs) * wall
-		logf("handover: %.1f MB/s of records = %.0f%% of the 1 s callback's cap (inputs × buffer_max_size per second)",
-			float64(inBytes)/1e6/wall, 100*float64(inBytes)/capBytes)
+		logf("handover: %.1f MB/s of records, %.0f B per record", float64(inBytes)/1e6/wall, float64(inBytes)/float64(max(records, 1)))
 	}
 	logf("emulator (kumo) CPU in the same window: %.2f s (%.0f%% of one core); Fluent Bit: %.2f s (%.0f%% of one core); machine: %d cores",
 		emuCPUDone, 100*emuCPUDone/emuWall, cpuDone, 100*cpuDone/wall, runtime.NumCPU())
