@@ -53,7 +53,7 @@ func knownKey(k string) bool {
 }
 
 // checkInput requires exactly one cloudtrail input (two, live and
-// backfill, in the backfill example; three on one queue in the high-volume
+// backfill, in the backfill example; two on one queue in the high-volume
 // example) whose keys the plugin or Fluent Bit
 // reads and whose values the plugin accepts.
 func checkInput(t *testing.T, name string, c *fbconf.Config) *fbconf.Section {
@@ -63,7 +63,7 @@ func checkInput(t *testing.T, name string, c *fbconf.Config) *fbconf.Section {
 	case strings.HasPrefix(name, "backfill."):
 		want = 2
 	case strings.HasPrefix(name, "high-volume."):
-		want = 3
+		want = 2
 	}
 	if len(in) != want {
 		t.Errorf("%s: %d cloudtrail inputs, want %d", name, len(in), want)
