@@ -144,7 +144,7 @@ type Stats struct {
 	RecordsDropped atomic.Int64           // records in dropped handovers (each handed over again)
 	Rehanded       atomic.Int64           // accepted handovers that carried records dropped before
 	AckTimeouts    atomic.Int64           // handovers taken as stored after ack_timeout
-	Paced          atomic.Int64           // callbacks that handed nothing over because the previous handover was still in Fluent Bit's ring buffer
+	Paced          atomic.Int64           // ticks that handed nothing over because the previous handover was still in Fluent Bit's ring buffer
 	AckLag         *metrics.Histogram     // seconds from handover to counted by Fluent Bit
 }
 

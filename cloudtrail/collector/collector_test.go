@@ -105,6 +105,12 @@ func (s *sink) run(ctx context.Context, c *collector.Collector, every time.Durat
 			continue
 		}
 		es, err := msgpack.DecodeEntries(h.Data())
+		if err == nil && len(es) != h.Events() {
+			// The plugin passes Events to Fluent Bit as the record count
+			// (flb_input_log_append_records), and acknowledgement compares
+			// it with Fluent Bit's records_total: it must be exact.
+			err = fmt.Errorf("handover of %d entries says %d events", len(es), h.Events())
+		}
 		s.mu.Lock()
 		s.entries = append(s.entries, es...)
 		if err != nil && s.err == nil {

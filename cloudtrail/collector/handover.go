@@ -6,8 +6,9 @@ import (
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/ack"
 )
 
-// Handover is the set of batches one callback gave to Fluent Bit. Pass it to
-// Handed from the cleanup callback that follows, on the same thread.
+// Handover is the set of batches one tick (the plugin's timer, or the Go
+// proxy's callback) gave to Fluent Bit. Pass it to Handed once Fluent Bit's
+// append has returned, on the same thread.
 type Handover struct {
 	batches []batch
 	data    []byte
@@ -33,7 +34,7 @@ func (h *Handover) Events() int {
 	return n
 }
 
-// Take returns up to max bytes of records for one callback, or nil when
+// Take returns up to max bytes of records for one tick, or nil when
 // there are none, the input is paused or stopping, or Fluent Bit has not yet
 // taken the previous handover out of its ring buffer (pace).
 func (c *Collector) Take(max int) *Handover {
@@ -64,7 +65,7 @@ func (c *Collector) Take(max int) *Handover {
 // never shows the previous one (ack_timeout's case).
 const maxPace = 5 * time.Second
 
-// pace reports whether this callback should hand nothing over because the
+// pace reports whether this tick should hand nothing over because the
 // previous handover is still in Fluent Bit's ring buffer: records_total has
 // not grown since the counters were read for it. (Pacing keeps at most one
 // handover in the ring, so any growth is that handover being counted, even

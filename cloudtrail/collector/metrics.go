@@ -30,7 +30,7 @@ func (m MetricsSource) WriteMetrics(w *metrics.Writer) {
 	w.Labeled("cloudtrail_handovers_total", "Handovers to Fluent Bit by what it did with them: accepted (into its ring buffer), dropped (ring buffer full; handed over again), absorbed (its processors kept none).", l, "result", &s.Handovers)
 	w.Counter("cloudtrail_records_dropped_total", "Records in handovers Fluent Bit dropped; each was handed over again.", l, s.RecordsDropped.Load())
 	w.Counter("cloudtrail_handovers_rehanded_total", "Accepted handovers that carried records Fluent Bit had dropped before.", l, s.Rehanded.Load())
-	w.Counter("cloudtrail_handovers_paced_total", "Input callbacks that handed nothing over because the previous handover was still in Fluent Bit's ring buffer (its engine is behind).", l, s.Paced.Load())
+	w.Counter("cloudtrail_handovers_paced_total", "Handover ticks (the plugin's timer, or the Go proxy's callback) that handed nothing over because the previous handover was still in Fluent Bit's ring buffer (its engine is behind).", l, s.Paced.Load())
 	w.Counter("cloudtrail_ack_timeouts_total", "Handovers taken as stored after ack_timeout because Fluent Bit's record count never covered them.", l, s.AckTimeouts.Load())
 	w.Histogram("cloudtrail_ack_lag_seconds", "Seconds from a handover to Fluent Bit counting its records into a chunk (ack=counters).", l, s.AckLag)
 	w.Gauge("cloudtrail_ack_margin_seconds", "Wait after Fluent Bit counted a handover before it is taken as written when no later handover proves it: delete_delay, or twice the engine's busy time per handover seen lately.", l, m.C.AckMargin().Seconds())
