@@ -106,12 +106,24 @@ type prefixAppender interface {
 	AppendPrefix(dst, buf []byte, src *record.Source) ([]byte, int, error)
 }
 
+// objectPrefixEncoder is implemented by encoders that parse an event straight
+// out of the window but report nothing themselves (the OCSF and ECS ones):
+// saving the scanning pass is most of what the decoder costs them. ok false
+// means the event was not encoded, because the window ends inside it, it
+// nests deeper than maxDepth or it is malformed; the decoder then scans it
+// and calls Append, so that errors, limits and refills stay exactly those
+// of the scanning path, which costs a second parse only for those events.
+type objectPrefixEncoder interface {
+	AppendObjectPrefix(dst, buf []byte, maxDepth int, src *record.Source) (out []byte, n int, ok bool)
+}
+
 // Decoder decodes S3 objects. It keeps its buffers and gzip state between
 // objects, so one worker should reuse one Decoder. It is not safe for
 // concurrent use.
 type Decoder struct {
 	enc record.Encoder
 	pre prefixAppender
+	obj objectPrefixEncoder
 	lim Limits
 
 	gz     *gzip.Reader
@@ -162,6 +174,7 @@ func New(enc record.Encoder, lim Limits) *Decoder {
 	}
 	d := &Decoder{enc: enc, lim: lim}
 	d.pre, _ = enc.(prefixAppender)
+	d.obj, _ = enc.(objectPrefixEncoder)
 	return d
 }
 
@@ -455,6 +468,13 @@ func (d *Decoder) event() error {
 			if err != nil {
 				return err
 			}
+			d.batch = out
+			d.pos += n
+			return d.encoded()
+		}
+	}
+	if d.obj != nil {
+		if out, n, ok := d.obj.AppendObjectPrefix(d.batch, d.win.buf[d.pos:d.win.w], d.lim.MaxDepth, d.src); ok {
 			d.batch = out
 			d.pos += n
 			return d.encoded()

@@ -74,6 +74,9 @@ type Tree struct {
 	arena []byte
 	pos   int
 	depth int
+	// limit is the nesting allowed in this document: MaxDepth, or less
+	// for ParsePrefix.
+	limit int
 	// spaced is set when whitespace was skipped inside the root value;
 	// without it, AppendCompact can copy container text as is.
 	spaced bool
@@ -82,10 +85,43 @@ type Tree struct {
 // Parse parses data, replacing the previous document. Trailing whitespace is
 // allowed, anything else after the value is an error.
 func (t *Tree) Parse(data []byte) error {
+	if err := t.start(data, MaxDepth); err != nil {
+		return err
+	}
+	if _, err := t.value(); err != nil {
+		return err
+	}
+	t.skipWS()
+	if t.pos != len(t.data) {
+		return t.errorf("unexpected data after the value")
+	}
+	return nil
+}
+
+// ParsePrefix parses the value at the start of data (after any whitespace)
+// and returns the length it used; whatever follows the value is not looked
+// at. A streaming caller can so parse an event straight out of its input
+// buffer instead of first scanning for the event's end. Nesting deeper than
+// maxDepth (or MaxDepth, whichever is less) is an error, so that the caller
+// can keep its own limit. When data ends inside the value, the error is
+// like any other: the caller cannot tell a short buffer from bad input.
+func (t *Tree) ParsePrefix(data []byte, maxDepth int) (int, error) {
+	if err := t.start(data, min(maxDepth, MaxDepth)); err != nil {
+		return 0, err
+	}
+	if _, err := t.value(); err != nil {
+		return 0, err
+	}
+	return t.pos, nil
+}
+
+// start resets t for a document in data.
+func (t *Tree) start(data []byte, limit int) error {
 	t.Nodes = t.Nodes[:0]
 	t.data = data
 	t.pos = 0
 	t.depth = 0
+	t.limit = limit
 	t.spaced = false
 	if len(data) > MaxInput {
 		return t.errorf("document larger than %d bytes", MaxInput)
@@ -96,13 +132,6 @@ func (t *Tree) Parse(data []byte) error {
 		t.arena = make([]byte, 0, len(data))
 	}
 	t.arena = t.arena[:0]
-	if _, err := t.value(); err != nil {
-		return err
-	}
-	t.skipWS()
-	if t.pos != len(t.data) {
-		return t.errorf("unexpected data after the value")
-	}
 	return nil
 }
 
@@ -211,8 +240,8 @@ func (t *Tree) literal(lit string, k Kind) (int32, error) {
 }
 
 func (t *Tree) object() (int32, error) {
-	if t.depth++; t.depth > MaxDepth {
-		return None, t.errorf("nesting deeper than %d", MaxDepth)
+	if t.depth++; t.depth > t.limit {
+		return None, t.errorf("nesting deeper than %d", t.limit)
 	}
 	start := t.pos
 	t.pos++ // '{'
@@ -270,8 +299,8 @@ func (t *Tree) object() (int32, error) {
 }
 
 func (t *Tree) array() (int32, error) {
-	if t.depth++; t.depth > MaxDepth {
-		return None, t.errorf("nesting deeper than %d", MaxDepth)
+	if t.depth++; t.depth > t.limit {
+		return None, t.errorf("nesting deeper than %d", t.limit)
 	}
 	start := t.pos
 	t.pos++ // '['

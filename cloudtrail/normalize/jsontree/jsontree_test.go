@@ -43,6 +43,55 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// TestParsePrefix: ParsePrefix of a value followed by anything builds the
+// tree Parse builds for the value alone, a cut value is an error, and the
+// depth limit is the caller's.
+func TestParsePrefix(t *testing.T) {
+	docs := []string{
+		`{}`,
+		` {"a" : [1, -2.5e3, "x\"y\u00e9", true, false, null], "b": {"c": {}}, "k\u0065y": "v"}`,
+		`{"eventName":"x\n","a":[1,2,{"b":"c"}],"userIdentity":{"type":"Root"}}`,
+		`[{"a":"\\"},"\\\""]`,
+	}
+	var whole, pre Tree
+	for _, doc := range docs {
+		if err := whole.Parse([]byte(doc)); err != nil {
+			t.Fatal(err)
+		}
+		for _, rest := range []string{``, ` `, `,{"next":1}`, `]x`, `"`} {
+			n, err := pre.ParsePrefix([]byte(doc+rest), MaxDepth)
+			if err != nil || n != len(doc) {
+				t.Fatalf("%q: ParsePrefix = %d, %v; want %d", doc+rest, n, err, len(doc))
+			}
+			if len(pre.Nodes) != len(whole.Nodes) || string(pre.AppendCompact(nil, 0)) != string(whole.AppendCompact(nil, 0)) {
+				t.Fatalf("%q: tree differs from Parse", doc+rest)
+			}
+			for i := range whole.Nodes {
+				a, b := whole.Nodes[i], pre.Nodes[i]
+				if a.Kind != b.Kind || a.N != b.N || a.First != b.First || a.Next != b.Next ||
+					string(whole.Key(int32(i))) != string(pre.Key(int32(i))) || string(whole.Raw(int32(i))) != string(pre.Raw(int32(i))) {
+					t.Fatalf("%q: node %d differs from Parse", doc+rest, i)
+				}
+			}
+		}
+		for cut := range len(doc) {
+			if n, err := pre.ParsePrefix([]byte(doc[:cut]), MaxDepth); err == nil {
+				t.Errorf("%q cut at %d: ParsePrefix = %d, no error", doc, cut, n)
+			}
+		}
+	}
+	deep := strings.Repeat(`{"a":`, 5) + "1" + strings.Repeat("}", 5)
+	if _, err := pre.ParsePrefix([]byte(deep), 4); err == nil {
+		t.Error("depth 5 within a limit of 4")
+	}
+	if _, err := pre.ParsePrefix([]byte(deep), 5); err != nil {
+		t.Errorf("depth 5 within a limit of 5: %v", err)
+	}
+	if err := pre.Parse([]byte(deep)); err != nil {
+		t.Errorf("Parse after a ParsePrefix with a lower limit: %v", err)
+	}
+}
+
 func TestReuseDoesNotAllocate(t *testing.T) {
 	var tr Tree
 	doc := []byte(`{"eventName":"x\n","a":[1,2,{"b":"c"}],"userIdentity":{"type":"Root"}}`)

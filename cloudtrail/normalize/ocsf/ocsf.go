@@ -105,10 +105,33 @@ func (e *encoder) str(i int32) ([]byte, bool) {
 }
 
 // Append implements record.Encoder.
-func (e *encoder) Append(dst []byte, event []byte, src *record.Source) (out []byte, err error) {
+func (e *encoder) Append(dst []byte, event []byte, src *record.Source) ([]byte, error) {
 	if err := e.t.Parse(event); err != nil {
 		return dst, fmt.Errorf("ocsf: parse event: %w", err)
 	}
+	return e.encode(dst, src)
+}
+
+// AppendObjectPrefix is Append for an event at the start of buf, which may
+// go on with more input (the decoder's window): it saves the decoder a pass
+// to find the event's end. It returns the length of the event, and false
+// with dst unchanged when buf ends inside the event, the event nests deeper
+// than maxDepth or is not valid: the caller then goes the way of Append,
+// which says why.
+func (e *encoder) AppendObjectPrefix(dst, buf []byte, maxDepth int, src *record.Source) ([]byte, int, bool) {
+	n, err := e.t.ParsePrefix(buf, maxDepth)
+	if err != nil || e.t.Nodes[0].Kind != jsontree.Object {
+		return dst, 0, false
+	}
+	out, err := e.encode(dst, src)
+	if err != nil {
+		return dst, 0, false
+	}
+	return out, n, true
+}
+
+// encode appends the entry of the event in e.t.
+func (e *encoder) encode(dst []byte, src *record.Source) ([]byte, error) {
 	if e.t.Nodes[0].Kind != jsontree.Object {
 		return dst, ErrNotObject
 	}

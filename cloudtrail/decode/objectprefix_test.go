@@ -1,0 +1,101 @@
+package decode
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/normalize"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/record"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/transcode/transcodetest"
+)
+
+// appendOnly hides an encoder's AppendObjectPrefix, so the decoder scans
+// every event and calls Append: the path the OCSF and ECS encoders took
+// before they parsed events out of the window.
+type appendOnly struct{ enc record.Encoder }
+
+func (a appendOnly) Append(dst, ev []byte, src *record.Source) ([]byte, error) {
+	return a.enc.Append(dst, ev, src)
+}
+
+// TestObjectPrefixMatchesScanPath decodes valid, cut, corrupted and deep
+// inputs with each normalizing encoder twice, straight out of the window
+// and through scan-then-Append, in small and odd reads: the batches, the
+// stats and the error text must be the same.
+func TestObjectPrefixMatchesScanPath(t *testing.T) {
+	c := transcodetest.Generate(300)
+	inputs := map[string][]byte{"corpus": c.JSON, "corpus gzip": c.Gzip}
+	logs, _ := realFiles(t)
+	for _, p := range logs {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs[p] = data
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for k := range 60 {
+		cut := rng.IntN(len(c.JSON))
+		inputs[fmt.Sprintf("cut at %d", cut)] = c.JSON[:cut]
+		bad := bytes.Clone(c.JSON)
+		for range 1 + k%4 {
+			bad[rng.IntN(len(bad))] = `"{}[]:,\ x0-eE.tn`[rng.IntN(17)]
+		}
+		inputs[fmt.Sprintf("corrupted %d", k)] = bad
+	}
+	for _, depth := range []int{30, 511, 512, 513, 999, 1000, 1001} {
+		inputs[fmt.Sprintf("depth %d", depth)] = []byte(`{"Records":[` + deepEvent("d", depth) + `,` + deepEvent("e", 3) + `]}`)
+	}
+	inputs["big event"] = []byte(`{"Records":[` + deepEvent("a", 2) + `,{"eventVersion":"1.08","eventName":"Big","x":"` +
+		strings.Repeat("y", 200<<10) + `"},` + deepEvent("b", 2) + `]}`)
+	readers := map[string]func(io.Reader) io.Reader{
+		"whole": func(r io.Reader) io.Reader { return r },
+		"half":  iotest.HalfReader,
+		"7":     func(r io.Reader) io.Reader { return &chunkReader{r, 7} },
+	}
+	limits := []Limits{{}, {MaxDepth: 20}, {MaxEventBytes: 100 << 10}}
+	for _, schema := range []string{normalize.SchemaOCSF, normalize.SchemaECS} {
+		newEnc := func() record.Encoder {
+			enc, err := normalize.New(normalize.Config{Schema: schema})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return enc
+		}
+		if _, ok := newEnc().(objectPrefixEncoder); !ok {
+			t.Fatalf("%s: encoder does not parse out of the window", schema)
+		}
+		for name, in := range inputs {
+			for rname, rd := range readers {
+				if rname != "whole" && !strings.HasPrefix(name, "corpus") && !strings.HasPrefix(name, "depth") {
+					continue // the cut and corrupted inputs are many: whole reads suffice
+				}
+				for _, lim := range limits {
+					fast := run(t, New(newEnc(), lim), rd(bytes.NewReader(in)), 4<<10)
+					slow := run(t, New(appendOnly{newEnc()}, lim), rd(bytes.NewReader(in)), 4<<10)
+					if !bytes.Equal(fast.out, slow.out) || fmt.Sprint(fast.counts) != fmt.Sprint(slow.counts) ||
+						fast.stats != slow.stats || fmt.Sprint(fast.err) != fmt.Sprint(slow.err) {
+						t.Errorf("%s, %s, %s reads, %+v: out %d/%d bytes, stats %+v/%+v, err %v/%v",
+							schema, name, rname, lim, len(fast.out), len(slow.out), fast.stats, slow.stats, fast.err, slow.err)
+					}
+				}
+			}
+		}
+	}
+}
+
+// chunkReader reads at most n bytes at a time.
+type chunkReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	return c.r.Read(p[:min(len(p), c.n)])
+}
