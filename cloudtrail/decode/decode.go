@@ -107,14 +107,15 @@ type prefixAppender interface {
 }
 
 // objectPrefixEncoder is implemented by encoders that parse an event straight
-// out of the window but report nothing themselves (the OCSF and ECS ones):
-// saving the scanning pass is most of what the decoder costs them. ok false
-// means the event was not encoded, because the window ends inside it, it
-// nests deeper than maxDepth or it is malformed; the decoder then scans it
-// and calls Append, so that errors, limits and refills stay exactly those
-// of the scanning path, which costs a second parse only for those events.
+// out of the window, as prefixAppender does, but do not report errors
+// themselves (the OCSF and ECS ones): saving the scanning pass is most of
+// what the decoder costs them. They apply the decoder's MaxDepth, and
+// return io.ErrUnexpectedEOF when the window ends inside the event. Any
+// other error means only that the event was not encoded (too deep, or
+// malformed): the decoder then scans it and calls Append, so that errors
+// and limits stay exactly those of the scanning path.
 type objectPrefixEncoder interface {
-	AppendObjectPrefix(dst, buf []byte, maxDepth int, src *record.Source) (out []byte, n int, ok bool)
+	AppendObjectPrefix(dst, buf []byte, maxDepth int, src *record.Source) (out []byte, n int, err error)
 }
 
 // Decoder decodes S3 objects. It keeps its buffers and gzip state between
@@ -473,11 +474,18 @@ func (d *Decoder) event() error {
 			return d.encoded()
 		}
 	}
-	if d.obj != nil {
-		if out, n, ok := d.obj.AppendObjectPrefix(d.batch, d.win.buf[d.pos:d.win.w], d.lim.MaxDepth, d.src); ok {
+	for d.obj != nil {
+		out, n, err := d.obj.AppendObjectPrefix(d.batch, d.win.buf[d.pos:d.win.w], d.lim.MaxDepth, d.src)
+		if err == nil {
 			d.batch = out
 			d.pos += n
 			return d.encoded()
+		}
+		if err != io.ErrUnexpectedEOF {
+			break // the scanning path below reports it
+		}
+		if _, err := d.more(); err != nil {
+			return d.needErr(err)
 		}
 	}
 	end, err := d.scan()

@@ -39,6 +39,9 @@ func TestObjectPrefixMatchesScanPath(t *testing.T) {
 		}
 		inputs[p] = data
 	}
+	for _, tail := range []string{`t`, `tr`, `tx`, `t]`, `1`, `1 `, `"a`, `"a\`, `"a"`, `"a":`, `[`, `{`, `{"b"`, `n,`} {
+		inputs["cut after "+tail] = []byte(`{"Records":[` + deepEvent("a", 2) + `,{"eventVersion":"1.08","x":` + tail)
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for k := range 60 {
 		cut := rng.IntN(len(c.JSON))
@@ -48,6 +51,10 @@ func TestObjectPrefixMatchesScanPath(t *testing.T) {
 			bad[rng.IntN(len(bad))] = `"{}[]:,\ x0-eE.tn`[rng.IntN(17)]
 		}
 		inputs[fmt.Sprintf("corrupted %d", k)] = bad
+		// A corruption just before the end of the input: a cut value
+		// and a bad one must still be told apart.
+		at := rng.IntN(len(bad) - 4)
+		inputs[fmt.Sprintf("corrupted and cut %d", k)] = bad[:at+1+k%3]
 	}
 	for _, depth := range []int{30, 511, 512, 513, 999, 1000, 1001} {
 		inputs[fmt.Sprintf("depth %d", depth)] = []byte(`{"Records":[` + deepEvent("d", depth) + `,` + deepEvent("e", 3) + `]}`)

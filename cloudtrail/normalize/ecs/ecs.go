@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 	"unicode/utf8"
 
@@ -71,20 +72,24 @@ func (e *encoder) Append(dst []byte, event []byte, src *record.Source) ([]byte, 
 
 // AppendObjectPrefix is Append for an event at the start of buf, which may
 // go on with more input (the decoder's window): it saves the decoder a pass
-// to find the event's end. It returns the length of the event, and false
-// with dst unchanged when buf ends inside the event, the event nests deeper
-// than maxDepth or is not valid: the caller then goes the way of Append,
-// which says why.
-func (e *encoder) AppendObjectPrefix(dst, buf []byte, maxDepth int, src *record.Source) ([]byte, int, bool) {
+// to find the event's end. It returns the length of the event. When buf
+// ends inside the event the error is io.ErrUnexpectedEOF, unwrapped, and
+// the caller may call again with more input. Any other error (the event
+// nests deeper than maxDepth, or is not valid) says no more than that:
+// Append of the whole event says why. On error dst is returned unchanged.
+func (e *encoder) AppendObjectPrefix(dst, buf []byte, maxDepth int, src *record.Source) ([]byte, int, error) {
 	n, err := e.t.ParsePrefix(buf, maxDepth)
-	if err != nil || e.t.Nodes[0].Kind != jsontree.Object {
-		return dst, 0, false
+	if err == jsontree.ErrShort {
+		return dst, 0, io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		return dst, 0, err
 	}
 	out, err := e.encode(dst, src)
 	if err != nil {
-		return dst, 0, false
+		return dst, 0, err
 	}
-	return out, n, true
+	return out, n, nil
 }
 
 // encode appends the entry of the event in e.t.

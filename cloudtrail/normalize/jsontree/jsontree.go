@@ -66,6 +66,9 @@ const MaxDepth = 1000
 // ErrSyntax is wrapped by every parse error.
 var ErrSyntax = errors.New("jsontree: invalid JSON")
 
+// ErrShort is returned by ParsePrefix when the data ends inside the value.
+var ErrShort = errors.New("jsontree: data ends inside the value")
+
 // Tree holds the nodes of the last parsed document. The zero value is ready
 // to use. The root is node 0.
 type Tree struct {
@@ -77,6 +80,9 @@ type Tree struct {
 	// limit is the nesting allowed in this document: MaxDepth, or less
 	// for ParsePrefix.
 	limit int
+	// prefix is set during ParsePrefix, cut when the data ended inside
+	// the value.
+	prefix, cut bool
 	// spaced is set when whitespace was skipped inside the root value;
 	// without it, AppendCompact can copy container text as is.
 	spaced bool
@@ -103,13 +109,22 @@ func (t *Tree) Parse(data []byte) error {
 // at. A streaming caller can so parse an event straight out of its input
 // buffer instead of first scanning for the event's end. Nesting deeper than
 // maxDepth (or MaxDepth, whichever is less) is an error, so that the caller
-// can keep its own limit. When data ends inside the value, the error is
-// like any other: the caller cannot tell a short buffer from bad input.
+// can keep its own limit. When data ends inside the value the error is
+// ErrShort, and the caller may call again with more data. Other errors are
+// ErrSyntax without detail, so that a caller which has the data cut short
+// in many places pays nothing to format them; Parse of the whole value
+// says what is wrong.
 func (t *Tree) ParsePrefix(data []byte, maxDepth int) (int, error) {
-	if err := t.start(data, min(maxDepth, MaxDepth)); err != nil {
-		return 0, err
+	err := t.start(data, min(maxDepth, MaxDepth))
+	if err == nil {
+		t.prefix = true
+		_, err = t.value()
+		t.prefix = false
 	}
-	if _, err := t.value(); err != nil {
+	switch {
+	case t.cut:
+		return 0, ErrShort
+	case err != nil:
 		return 0, err
 	}
 	return t.pos, nil
@@ -123,6 +138,7 @@ func (t *Tree) start(data []byte, limit int) error {
 	t.depth = 0
 	t.limit = limit
 	t.spaced = false
+	t.prefix, t.cut = false, false
 	if len(data) > MaxInput {
 		return t.errorf("document larger than %d bytes", MaxInput)
 	}
@@ -136,7 +152,17 @@ func (t *Tree) start(data []byte, limit int) error {
 }
 
 func (t *Tree) errorf(format string, args ...any) error {
+	if t.prefix {
+		return ErrSyntax
+	}
 	return fmt.Errorf("%w at offset %d: %s", ErrSyntax, t.pos, fmt.Sprintf(format, args...))
+}
+
+// short is errorf for data that ends inside the value: ParsePrefix reports
+// it as ErrShort.
+func (t *Tree) short(msg string) error {
+	t.cut = true
+	return t.errorf("%s", msg)
 }
 
 func (t *Tree) skipWS() {
@@ -193,7 +219,7 @@ func (t *Tree) text(off, n int32) []byte {
 func (t *Tree) value() (int32, error) {
 	t.skipWS()
 	if t.pos >= len(t.data) {
-		return None, t.errorf("unexpected end of input")
+		return None, t.short("unexpected end of input")
 	}
 	start := t.pos
 	switch c := t.data[t.pos]; c {
@@ -231,6 +257,9 @@ func (t *Tree) value() (int32, error) {
 }
 
 func (t *Tree) literal(lit string, k Kind) (int32, error) {
+	if rest := t.data[t.pos:]; len(rest) < len(lit) && string(rest) == lit[:len(rest)] {
+		return None, t.short("invalid literal")
+	}
 	if len(t.data)-t.pos < len(lit) || string(t.data[t.pos:t.pos+len(lit)]) != lit {
 		return None, t.errorf("invalid literal")
 	}
@@ -256,7 +285,10 @@ func (t *Tree) object() (int32, error) {
 	}
 	for {
 		t.skipWS()
-		if t.pos >= len(t.data) || t.data[t.pos] != '"' {
+		if t.pos >= len(t.data) {
+			return None, t.short("expected a member name")
+		}
+		if t.data[t.pos] != '"' {
 			return None, t.errorf("expected a member name")
 		}
 		koff, klen, err := t.str()
@@ -264,7 +296,10 @@ func (t *Tree) object() (int32, error) {
 			return None, err
 		}
 		t.skipWS()
-		if t.pos >= len(t.data) || t.data[t.pos] != ':' {
+		if t.pos >= len(t.data) {
+			return None, t.short("expected ':'")
+		}
+		if t.data[t.pos] != ':' {
 			return None, t.errorf("expected ':'")
 		}
 		t.pos++
@@ -282,7 +317,7 @@ func (t *Tree) object() (int32, error) {
 		t.Nodes[obj].N++
 		t.skipWS()
 		if t.pos >= len(t.data) {
-			return None, t.errorf("unterminated object")
+			return None, t.short("unterminated object")
 		}
 		switch t.data[t.pos] {
 		case ',':
@@ -327,7 +362,7 @@ func (t *Tree) array() (int32, error) {
 		t.Nodes[arr].N++
 		t.skipWS()
 		if t.pos >= len(t.data) {
-			return None, t.errorf("unterminated array")
+			return None, t.short("unterminated array")
 		}
 		switch t.data[t.pos] {
 		case ',':
@@ -353,7 +388,7 @@ func (t *Tree) str() (off, n int32, err error) {
 	// closing quote and checking the span for a backslash is the fast path.
 	q := bytes.IndexByte(t.data[start:], '"')
 	if q < 0 {
-		return 0, 0, t.errorf("unterminated string")
+		return 0, 0, t.short("unterminated string")
 	}
 	if bytes.IndexByte(t.data[start:start+q], '\\') >= 0 {
 		return t.strEscaped(start)
@@ -377,7 +412,7 @@ func (t *Tree) strEscaped(start int) (off, n int32, err error) {
 		i++
 	}
 	if i >= len(t.data) {
-		return 0, 0, t.errorf("unterminated string")
+		return 0, 0, t.short("unterminated string")
 	}
 	a := len(t.arena)
 	var ok bool

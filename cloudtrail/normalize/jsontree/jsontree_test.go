@@ -2,6 +2,7 @@ package jsontree
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -75,9 +76,15 @@ func TestParsePrefix(t *testing.T) {
 			}
 		}
 		for cut := range len(doc) {
-			if n, err := pre.ParsePrefix([]byte(doc[:cut]), MaxDepth); err == nil {
-				t.Errorf("%q cut at %d: ParsePrefix = %d, no error", doc, cut, n)
+			if n, err := pre.ParsePrefix([]byte(doc[:cut]), MaxDepth); err != ErrShort {
+				t.Errorf("%q cut at %d: ParsePrefix = %d, %v; want ErrShort", doc, cut, n, err)
 			}
+		}
+	}
+	// Bad data is ErrSyntax even when it is at the end.
+	for _, doc := range []string{`{"a":tx`, `{"a":t}`, `{"a" 1`, `{"a":1]`, `[1 2`, `{"a":"\x"`, `{1`, `x`} {
+		if _, err := pre.ParsePrefix([]byte(doc), MaxDepth); !errors.Is(err, ErrSyntax) {
+			t.Errorf("%q: ParsePrefix error %v, want ErrSyntax", doc, err)
 		}
 	}
 	deep := strings.Repeat(`{"a":`, 5) + "1" + strings.Repeat("}", 5)
