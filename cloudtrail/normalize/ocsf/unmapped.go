@@ -1,7 +1,6 @@
 package ocsf
 
 import (
-	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/msgpack"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/normalize/internal/common"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/normalize/jsontree"
 )
@@ -63,37 +62,38 @@ func (e *encoder) observable(name, typ string, typeID int64, value []byte) {
 func (e *encoder) unmapped() {
 	w := &e.w
 	w.OpenMap("unmapped")
-	e.key = e.key[:0]
-	e.flatten(0)
+	e.key = e.flatten(e.key[:0], 0)
 	w.Close()
 }
 
-func (e *encoder) flatten(i int32) {
+// flatten writes node i, whose dotted path is key, and returns key's
+// buffer. The path is built in a local slice rather than in e.key: growing
+// a slice held in the heap stores its pointer, which costs a write barrier
+// while the garbage collector runs.
+func (e *encoder) flatten(key []byte, i int32) []byte {
 	t := &e.t
 	n := &t.Nodes[i]
 	if e.used[i] {
-		return
+		return key
 	}
 	switch n.Kind {
 	case jsontree.Object:
-		base := len(e.key)
+		base := len(key)
 		for c := n.First; c != jsontree.None; c = t.Nodes[c].Next {
 			if base > 0 {
-				e.key = append(e.key, '.')
+				key = append(key, '.')
 			}
-			e.key = append(e.key, t.Key(c)...)
-			e.flatten(c)
-			e.key = e.key[:base]
+			key = append(key, t.Key(c)...)
+			key = e.flatten(key, c)
+			key = key[:base]
 		}
 	case jsontree.Array:
 		e.tmp = t.AppendCompact(e.tmp[:0], i)
-		e.w.KeyBytes(e.key)
-		e.w.B = msgpack.AppendStringBytes(e.w.B, e.tmp)
+		e.w.StrB(key, e.tmp)
 	case jsontree.String:
-		e.w.KeyBytes(e.key)
-		e.w.B = msgpack.AppendStringBytes(e.w.B, t.Raw(i))
+		e.w.StrB(key, t.Raw(i))
 	case jsontree.Number, jsontree.True, jsontree.False:
-		e.w.KeyBytes(e.key)
-		e.w.B = msgpack.AppendStringBytes(e.w.B, t.Raw(i))
+		e.w.StrB(key, t.Raw(i))
 	}
+	return key
 }

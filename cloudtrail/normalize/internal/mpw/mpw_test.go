@@ -61,3 +61,40 @@ func TestAppendNodeDepth(t *testing.T) {
 		}
 	}
 }
+
+// TestScalarsMatchMsgpack: the Writer's own encodings of strings, integers
+// and booleans are those of package msgpack, at every header size.
+func TestScalarsMatchMsgpack(t *testing.T) {
+	var w Writer
+	for _, n := range []int{0, 1, 31, 32, 255, 256, 65535, 65536} {
+		s := strings.Repeat("k", n)
+		w.Reset([]byte("p"))
+		w.Begin()
+		w.Str(s, []byte(s))
+		w.StrS(s, s)
+		w.StrB([]byte(s), []byte(s))
+		w.ElemStr([]byte(s))
+		w.ElemStrS(s)
+		w.End()
+		var want []byte
+		want = append(want, 'p')
+		for range 3 {
+			want = msgpack.AppendString(msgpack.AppendString(want, s), s)
+		}
+		want = msgpack.AppendString(msgpack.AppendString(want, s), s)
+		if string(w.B) != string(want) {
+			t.Errorf("strings of %d bytes: encodings differ", n)
+		}
+	}
+	for _, v := range []int64{0, 1, 127, 128, 255, 256, -1, -32, -33, -129, 1 << 40, -1 << 40} {
+		w.Reset(nil)
+		w.Begin()
+		w.Int("i", v)
+		w.Bool("t", v > 0)
+		w.End()
+		want := msgpack.AppendBool(msgpack.AppendString(msgpack.AppendInt(msgpack.AppendString(nil, "i"), v), "t"), v > 0)
+		if string(w.B) != string(want) {
+			t.Errorf("Int(%d): % x, want % x", v, w.B, want)
+		}
+	}
+}
