@@ -9,7 +9,6 @@ package ocsf
 import (
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/normalize/internal/common"
@@ -115,24 +114,9 @@ func (e *encoder) Append(dst []byte, event []byte, src *record.Source) ([]byte, 
 
 // AppendObjectPrefix is Append for an event at the start of buf, which may
 // go on with more input (the decoder's window): it saves the decoder a pass
-// to find the event's end. It returns the length of the event. When buf
-// ends inside the event the error is io.ErrUnexpectedEOF, unwrapped, and
-// the caller may call again with more input. Any other error (the event
-// nests deeper than maxDepth, or is not valid) says no more than that:
-// Append of the whole event says why. On error dst is returned unchanged.
+// to find the event's end (common.AppendObjectPrefix).
 func (e *encoder) AppendObjectPrefix(dst, buf []byte, maxDepth int, src *record.Source) ([]byte, int, error) {
-	n, err := e.t.ParsePrefix(buf, maxDepth)
-	if err == jsontree.ErrShort {
-		return dst, 0, io.ErrUnexpectedEOF
-	}
-	if err != nil {
-		return dst, 0, err
-	}
-	out, err := e.encode(dst, src)
-	if err != nil {
-		return dst, 0, err
-	}
-	return out, n, nil
+	return common.AppendObjectPrefix(&e.t, dst, buf, maxDepth, src, e.encode)
 }
 
 // encode appends the entry of the event in e.t.
