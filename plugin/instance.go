@@ -181,7 +181,6 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 		CloudTrail: clients.CloudTrail,
 		Memory:     cMemory{},
 	}
-
 	if counters != nil {
 		opts.Counters = counters.read
 	}
