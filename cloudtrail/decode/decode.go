@@ -456,12 +456,12 @@ func (d *Decoder) event() error {
 	d.ensureBatch()
 	d.srcv.Index = d.nev
 	if d.pre != nil {
-		for {
+		for cut := 1; ; cut++ {
 			out, n, err := d.pre.AppendPrefix(d.batch, d.win.buf[d.pos:d.win.w], d.src)
 			if err == io.ErrUnexpectedEOF {
 				// The window ends inside the event: refill and
 				// transcode it again from its start.
-				if _, err := d.more(); err != nil {
+				if err := d.refill(cut); err != nil {
 					return d.needErr(err)
 				}
 				continue
@@ -474,15 +474,19 @@ func (d *Decoder) event() error {
 			return d.encoded()
 		}
 	}
-	for d.obj != nil {
+	// An event that the window ends inside of is parsed once more after
+	// one read; cut again, it is large and goes the scanning way below,
+	// which reads on from where it stopped instead of parsing the event
+	// from its start again.
+	for cut := 1; d.obj != nil && cut <= 2; cut++ {
 		out, n, err := d.obj.AppendObjectPrefix(d.batch, d.win.buf[d.pos:d.win.w], d.lim.MaxDepth, d.src)
 		if err == nil {
 			d.batch = out
 			d.pos += n
 			return d.encoded()
 		}
-		if err != io.ErrUnexpectedEOF {
-			break // the scanning path below reports it
+		if err != io.ErrUnexpectedEOF || cut == 2 {
+			break // the scanning path below reports or encodes it
 		}
 		if _, err := d.more(); err != nil {
 			return d.needErr(err)
@@ -582,6 +586,28 @@ func (d *Decoder) more() (int, error) {
 	d.pos -= shift
 	d.mark = 0
 	return shift, err
+}
+
+// refill reads more input for an event that the window ended inside of,
+// for the cut-th time, before the prefix appender transcodes it again from
+// its start (it has no incremental way, as the scanning path is for the
+// others). The first time one read is enough (most such events just
+// straddle the window's end); after that the event is large, and the window
+// is filled up (it doubles when full), so that transcoding it again after
+// every small read does not cost its size squared.
+func (d *Decoder) refill(cut int) error {
+	if _, err := d.more(); err != nil || cut == 1 {
+		return err
+	}
+	for d.win.w < len(d.win.buf) && !d.win.eof && d.win.err == nil {
+		if _, err := d.more(); err != nil {
+			if err == io.EOF {
+				return nil // parse what there is; cut again, it is the end
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // needErr turns a refill error in the middle of a value into the error to

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/normalize"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/record"
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/transcode"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/transcode/transcodetest"
 )
 
@@ -105,4 +106,69 @@ type chunkReader struct {
 
 func (c *chunkReader) Read(p []byte) (int, error) {
 	return c.r.Read(p[:min(len(p), c.n)])
+}
+
+// countingPrefix counts the parses out of the window.
+type countingPrefix struct {
+	objectPrefixEncoder
+	record.Encoder
+	calls int
+}
+
+func (c *countingPrefix) AppendObjectPrefix(dst, buf []byte, maxDepth int, src *record.Source) ([]byte, int, error) {
+	c.calls++
+	return c.objectPrefixEncoder.AppendObjectPrefix(dst, buf, maxDepth, src)
+}
+
+// bigEvent is one object with a 3.5 MB event.
+func bigEvent() string {
+	items := make([]string, 40000)
+	for i := range items {
+		items[i] = `{"k":"` + strings.Repeat("v", 80) + `"}`
+	}
+	return `{"Records":[{"eventVersion":"1.08","eventName":"Big","responseElements":{"items":[` + strings.Join(items, ",") + `]}}]}`
+}
+
+// A multi-megabyte event is parsed out of the window at most twice: after
+// that it goes the scanning way, which reads on instead of parsing the
+// event again from its start after every read (quadratic in its size).
+func TestBigEventIsNotReparsedPerRefill(t *testing.T) {
+	in := bigEvent()
+	enc, err := normalize.New(normalize.Config{Schema: normalize.SchemaOCSF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &countingPrefix{objectPrefixEncoder: enc.(objectPrefixEncoder), Encoder: enc}
+	r := run(t, New(c, Limits{}), &chunkReader{strings.NewReader(in), 32 << 10}, 4<<10)
+	if r.err != nil || r.stats.Events != 1 {
+		t.Fatalf("err %v, %d events", r.err, r.stats.Events)
+	}
+	if c.calls > 2 {
+		t.Errorf("a %d-byte event was parsed %d times out of the window", len(in), c.calls)
+	}
+}
+
+// countingRaw counts the raw transcoder's passes over an event.
+type countingRaw struct {
+	transcode.Raw
+	calls int
+}
+
+func (c *countingRaw) AppendPrefix(dst, buf []byte, src *record.Source) ([]byte, int, error) {
+	c.calls++
+	return c.Raw.AppendPrefix(dst, buf, src)
+}
+
+// The raw transcoder has no scanning way: it transcodes a large event
+// again as the window doubles (refill), not after every read.
+func TestBigRawEventIsNotRetranscodedPerRead(t *testing.T) {
+	in := bigEvent()
+	c := &countingRaw{}
+	r := run(t, New(c, Limits{}), &chunkReader{strings.NewReader(in), 32 << 10}, 4<<10)
+	if r.err != nil || r.stats.Events != 1 {
+		t.Fatalf("err %v, %d events", r.err, r.stats.Events)
+	}
+	if c.calls > 12 { // the window doubles from 64 KiB to 4 MiB
+		t.Errorf("a %d-byte event was transcoded %d times", len(in), c.calls)
+	}
 }
