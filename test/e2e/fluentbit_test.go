@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -45,6 +46,9 @@ func startProcess(t *testing.T, cmd *exec.Cmd) *process {
 		select {
 		case <-p.done:
 		default:
+			if t.Failed() {
+				t.Logf("%s was still running: its threads\n%s", filepath.Base(cmd.Path), threadStacks(cmd.Process.Pid))
+			}
 			cmd.Process.Kill()
 			<-p.done
 		}
@@ -53,6 +57,23 @@ func startProcess(t *testing.T, cmd *exec.Cmd) *process {
 		}
 	})
 	return p
+}
+
+// threadStacks returns every thread's stack of a live process, read with
+// gdb when it is installed: a Fluent Bit that hangs (an engine that never
+// stops, a callback that never returns) shows where in the failing test's log.
+func threadStacks(pid int) string {
+	gdb, err := exec.LookPath("gdb")
+	if err != nil {
+		return "(no gdb on PATH to read them)"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, gdb, "-batch", "-p", strconv.Itoa(pid), "-ex", "thread apply all bt").CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("%s(gdb: %v)", out, err)
+	}
+	return string(out)
 }
 
 type fluentBit struct{ *process }
