@@ -178,23 +178,7 @@ func testClassicConfigDrainsSeededQueue(t *testing.T, bin testenv.FluentBitBinar
 `, sc.QueueURL, dir))
 	fb := startOn(t, bin, srv, dir, "-c", "fluent-bit.conf")
 	out := filepath.Join(dir, "out.jsonl")
-	count := func() map[string]int {
-		got := map[string]int{}
-		for _, r := range records(t, out) {
-			id, _ := r["eventID"].(string)
-			got[id]++
-		}
-		return got
-	}
-	testenv.WaitFor(t, 2*time.Minute, "every eventID in out_file", func() bool {
-		got := count()
-		for id, n := range sc.Want {
-			if got[id] < n {
-				return false
-			}
-		}
-		return true
-	})
+	testenv.WaitFor(t, 2*time.Minute, "every eventID in out_file", func() bool { return sc.AllArrived(eventIDs(t, out)) })
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := srv.WaitEmpty(wctx, sc.QueueURL); err != nil {

