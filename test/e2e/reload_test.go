@@ -136,8 +136,10 @@ func reloaded(fb *fluentBit) bool {
 // restartAfterHungReload handles a Fluent Bit whose old engine never
 // stopped during the reload, a hang of Fluent Bit's own (open upstream:
 // fluent/fluent-bit#9354, #10518; 4.1 and later abort after
-// hot_reload.timeout instead). CI saw it once on 3.2.10, its threads
-// waiting in the engine. What a user then does is restart Fluent Bit, and
+// hot_reload.timeout instead). CI saw it once on 3.2.10: after "service
+// will shutdown" the old engine logged nothing for two minutes while the
+// paused instance's goroutines still ran; 400 reloads here did not repeat
+// it, so the stacks are printed to find where it waits. What a user then does is restart Fluent Bit, and
 // what must hold is that nothing is lost: no message of a record that
 // never reached the output was deleted. So the hung process is killed, a
 // new one started on the reloaded configuration, and every event must
