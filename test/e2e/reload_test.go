@@ -138,7 +138,7 @@ func reloaded(fb *fluentBit) bool {
 // fluent/fluent-bit#9354, #10518; 4.1 and later abort after
 // hot_reload.timeout instead). CI saw it once on 3.2.10: after "service
 // will shutdown" the old engine logged nothing for two minutes while the
-// paused instance's goroutines still ran; 400 reloads here did not repeat
+// paused instance's goroutines still ran; 370 reloads here did not repeat
 // it, so the stacks are printed to find where it waits. What a user then does is restart Fluent Bit, and
 // what must hold is that nothing is lost: no message of a record that
 // never reached the output was deleted. So the hung process is killed, a
