@@ -204,6 +204,9 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 		counters.close()
 		return nil, err
 	}
+	if cfg.MallocTuning {
+		notes = append(notes, tuneMalloc())
+	}
 	inst := &instance{name: name, tid: tid, cfg: cfg, col: col, log: log, started: time.Now(), clients: clients, stopSummary: make(chan struct{}), counters: counters, notes: notes, timer: timer}
 	if cfg.MetricsListen != "" {
 		src := collector.MetricsSource{C: col, Labels: metrics.Labels{{"instance", name}, {"queue_url", cfg.QueueURL}}}

@@ -34,6 +34,7 @@ type Config struct {
 	Workers           int           // parallel object downloads
 	BufferMaxSize     int           // bytes of records held for Fluent Bit, also the most handed over at once; 0 = auto (ResolveBuffer)
 	HandoverInterval  time.Duration // period of the plugin's own handover timer
+	MallocTuning      bool          // raise glibc's mmap/trim thresholds for the process (plugin/malloc.go)
 	Ack               string        // auto (Fluent Bit's counters when found, else delay) or delay
 	DeleteDelay       time.Duration // extra margin before DeleteMessage; see DeleteMargin
 	AckTimeout        time.Duration // counters mode: how long a handover may stay uncounted
@@ -84,6 +85,7 @@ var Keys = []Key{
 	{"workers", "4", "Objects downloaded and decoded in parallel (1 to 64)."},
 	{"buffer_max_size", "auto", "Memory for decoded records waiting for Fluent Bit (C memory, written once); also the most handed over at once. auto: 8M with the plugin's own handover timer, 24M with the Go proxy's 1s callback (one handover per second)."},
 	{"handover_interval", "100ms", "How often records are handed to Fluent Bit (10ms to 1s), by a timer the plugin adds to the instance's thread. It runs where Fluent Bit's counters pace it (4.1 and later, ack auto); elsewhere the Go proxy's fixed 1s callback hands records over instead (the start line says which)."},
+	{"malloc_tuning", "on", "Let glibc keep freed memory for reuse (mmap threshold 32M, trim threshold 64M, set with mallopt for the whole Fluent Bit process at the first instance's start), so Fluent Bit's engine does not fault fresh pages in for every handover's chunks: about 25% less CPU per event. Peak RSS is unchanged, but it no longer falls back after a burst. Left alone when GLIBC_TUNABLES or MALLOC_*_ variables tune malloc; off: glibc's defaults."},
 	{"ack", "auto", "How the plugin learns that Fluent Bit has a message's records before deleting it: auto reads Fluent Bit's own per-instance counters (accepted or dropped by the ring buffer, counted into chunks) when the binary exports them and falls back to delay otherwise; delay waits delete_delay after the handover (docs/reliability.md)."},
 	{"delete_delay", "auto", "Extra margin before a message is deleted (0s to 1m). With counters: after Fluent Bit counted the last records into a chunk, covering the filters that run before the chunk write (auto: 0.5s, raised by itself to twice the time Fluent Bit's engine is seen busy on one handover). With delay: after the last handover (auto: 5s)."},
 	{"ack_timeout", "30s", "With counters: a handed-over batch that Fluent Bit's record count still does not cover after this long (a processor that drops records) is taken as stored; the clock stops while the input is paused (5s to 1h)."},
@@ -121,6 +123,7 @@ func Parse(get func(key string) string) (*Config, error) {
 		Workers:             p.integer("workers", 1, 64),
 		BufferMaxSize:       int(p.autoSize("buffer_max_size", 64<<10, 1<<30)),
 		HandoverInterval:    p.duration("handover_interval", 10*time.Millisecond, time.Second),
+		MallocTuning:        p.boolean("malloc_tuning"),
 		Ack:                 strings.ToLower(p.str("ack")),
 		DeleteDelay:         p.autoDuration("delete_delay", 0, time.Minute),
 		AckTimeout:          p.duration("ack_timeout", 5*time.Second, time.Hour),
@@ -513,6 +516,7 @@ func (c *Config) Effective() []string {
 		"workers=" + strconv.Itoa(c.Workers),
 		"buffer_max_size=" + autoSizeString(c.BufferMaxSize),
 		"handover_interval=" + c.HandoverInterval.String(),
+		"malloc_tuning=" + onoff(c.MallocTuning),
 		"ack=" + c.Ack,
 		"delete_delay=" + autoString(c.DeleteDelay),
 		"ack_timeout=" + c.AckTimeout.String(),

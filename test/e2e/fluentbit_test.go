@@ -339,5 +339,51 @@ func checkStartLines(t *testing.T, bin testenv.FluentBitBinary, log string, n in
 		if strings.Contains(l, "unknown keys not checked") {
 			t.Errorf("on %s the property list was not recognised: %s", bin.Name(), l)
 		}
+		if want := mallocNote(); !strings.Contains(l, want) {
+			t.Errorf("on %s the start line should say %q: %s", bin.Name(), want, l)
+		}
+	}
+}
+
+// mallocNote is what the start line says about glibc's malloc with the
+// default malloc_tuning on: tuned, unless this environment tunes it.
+func mallocNote() string {
+	if strings.Contains(os.Getenv("GLIBC_TUNABLES"), "glibc.malloc.") {
+		return "; malloc left as GLIBC_TUNABLES sets it"
+	}
+	return "; malloc tuned for Fluent Bit's chunk copies (mmap threshold 32M, trim threshold 64M"
+}
+
+// TestMallocTuningLeavesOperatorsChoice: the plugin tunes glibc's malloc for
+// the whole process only when nobody else did: GLIBC_TUNABLES set by the
+// operator wins, and malloc_tuning off leaves glibc's defaults.
+func TestMallocTuningLeavesOperatorsChoice(t *testing.T) {
+	bin := testenv.Newest(t)
+	srv := testenv.Emulator(t)
+	q, err := srv.CreateQueue(context.Background(), "ct", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, env, key, want, not string
+	}{
+		{"operator's GLIBC_TUNABLES", "glibc.malloc.trim_threshold=1048576", "on", "; malloc left as GLIBC_TUNABLES sets it", "malloc tuned"},
+		{"malloc_tuning off", "", "off", "malloc_tuning=off", "malloc "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("GLIBC_TUNABLES", c.env)
+			fb := startOn(t, bin, srv, t.TempDir(), "-e", testenv.Plugin(t), "-i", "cloudtrail", "-p", "queue_url="+q,
+				"-p", "wait_time=1s", "-p", "malloc_tuning="+c.key, "-o", "null", "-f", "1")
+			start := regexp.MustCompile(`started: [^\n]*`)
+			testenv.WaitFor(t, time.Minute, "the start line", func() bool { return start.MatchString(fb.log.String()) })
+			fb.stop()
+			l := start.FindString(fb.log.String())
+			if !strings.Contains(l, c.want) {
+				t.Errorf("the start line does not say %q: %s", c.want, l)
+			}
+			if strings.Contains(strings.ReplaceAll(l, "malloc_tuning=", ""), c.not) {
+				t.Errorf("the start line says %q: %s", c.not, l)
+			}
+		})
 	}
 }

@@ -300,6 +300,7 @@ func run(o options) error {
 	var records, outRecords, inBytes int64
 	var done time.Time
 	var cpuDone, emuCPUDone float64
+	var fbStat procStat
 	var peakRSS int64
 	lastProgress, lastRecords := time.Now(), int64(-1)
 	deadline := time.Now().Add(o.timeout)
@@ -319,7 +320,8 @@ func run(o options) error {
 		}
 		if done.IsZero() && records >= int64(wl.total) {
 			done = now
-			cpuDone = cpuTicks(pid) / ticksPerSecond
+			fbStat = readProcStat(pid)
+			cpuDone = (fbStat.utime + fbStat.stime) / ticksPerSecond
 			emuCPUDone = (cpuTicks(srv.PID()) - emuCPU0) / ticksPerSecond
 		}
 		if !done.IsZero() {
@@ -328,7 +330,8 @@ func run(o options) error {
 		if now.Sub(lastProgress) > 90*time.Second || now.After(deadline) {
 			logf("no progress for %s: %d of %d records", now.Sub(lastProgress).Round(time.Second), records, wl.total)
 			done = now
-			cpuDone = cpuTicks(pid) / ticksPerSecond
+			fbStat = readProcStat(pid)
+			cpuDone = (fbStat.utime + fbStat.stime) / ticksPerSecond
 			emuCPUDone = (cpuTicks(srv.PID()) - emuCPU0) / ticksPerSecond
 			break
 		}
@@ -401,6 +404,8 @@ func run(o options) error {
 	}
 	logf("emulator (kumo) CPU in the same window: %.2f s (%.0f%% of one core); Fluent Bit: %.2f s (%.0f%% of one core); machine: %d cores",
 		emuCPUDone, 100*emuCPUDone/emuWall, cpuDone, 100*cpuDone/wall, runtime.NumCPU())
+	logf("Fluent Bit: user %.2f s, system %.2f s, %.0f minor page faults (%.1f per event)",
+		fbStat.utime/ticksPerSecond, fbStat.stime/ticksPerSecond, fbStat.minflt, fbStat.minflt/float64(max(records, 1)))
 	fmt.Printf("events %d, wall %.2f s, %.0f events/s, CPU %.2f s, %.0f events per CPU-second, peak RSS %.1f MB, duplicates %d, missing %d\n",
 		wl.total, wall, float64(records-dups)/wall, cpuDone, float64(records-dups)/cpuDone, float64(peakRSS)/1024, dups, missing)
 	if missing > 0 || qerr != nil {
@@ -638,25 +643,37 @@ func fbMetrics(url string) (records, bytes, out int64, err error) {
 
 const ticksPerSecond = 100 // USER_HZ on Linux
 
-// cpuTicks returns utime+stime of a process, in clock ticks.
-func cpuTicks(pid int) float64 {
+// procStat is what the loadtest reads of /proc/PID/stat: CPU time in clock
+// ticks, and minor page faults (each one a zeroed page handed to the
+// process: on a VM they cost a trap to the hypervisor).
+type procStat struct{ utime, stime, minflt float64 }
+
+func readProcStat(pid int) procStat {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0
+		return procStat{}
 	}
 	// Fields after the command name, which is in parentheses and may
-	// hold spaces: state is field 3, utime 14 and stime 15.
+	// hold spaces: state is field 3, minflt 10, utime 14 and stime 15.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0
+		return procStat{}
 	}
 	f := strings.Fields(string(b[i+1:]))
 	if len(f) < 13 {
-		return 0
+		return procStat{}
 	}
-	u, _ := strconv.ParseFloat(f[11], 64)
-	s, _ := strconv.ParseFloat(f[12], 64)
-	return u + s
+	var st procStat
+	st.minflt, _ = strconv.ParseFloat(f[7], 64)
+	st.utime, _ = strconv.ParseFloat(f[11], 64)
+	st.stime, _ = strconv.ParseFloat(f[12], 64)
+	return st
+}
+
+// cpuTicks returns utime+stime of a process, in clock ticks.
+func cpuTicks(pid int) float64 {
+	st := readProcStat(pid)
+	return st.utime + st.stime
 }
 
 // status returns a kB field of /proc/PID/status, such as VmHWM.
