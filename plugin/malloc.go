@@ -31,10 +31,11 @@ import (
 // Fluent Bit's engine copies every handover into chunk memory that it frees
 // after the flush, up to a second later. With glibc's defaults a block that
 // large is mmap'd and unmapped, or trimmed off the heap, each time, so every
-// page of the next second's chunks is faulted in and zeroed again: on a
-// 2-core VM that was a quarter of Fluent Bit's CPU at 17k events/s (perf:
-// the engine thread spent most of its time in exc_page_fault under memmove).
-// Above these thresholds glibc keeps freed memory for reuse instead.
+// page of the next second's chunks is faulted in and zeroed again. On a
+// contended 2-core VM, where a fault traps to the hypervisor, that cost up
+// to a quarter of Fluent Bit's CPU at 17k events/s (perf: the engine thread
+// spent most of its time in exc_page_fault under memmove); on a quiet host
+// next to nothing. Above these thresholds glibc reuses freed memory instead.
 // docs/performance.md has the runs.
 const (
 	mallocMmapThreshold = 32 << 20 // glibc's largest (HEAP_MAX_SIZE/2 on 64-bit)
