@@ -136,10 +136,12 @@ func reloaded(fb *fluentBit) bool {
 // restartAfterHungReload handles a Fluent Bit whose old engine never
 // stopped during the reload, a hang of Fluent Bit's own (open upstream:
 // fluent/fluent-bit#9354, #10518; 4.1 and later abort after
-// hot_reload.timeout instead). CI saw it once on 3.2.10: after "service
-// will shutdown" the old engine logged nothing for two minutes while the
-// paused instance's goroutines still ran; 370 reloads here did not repeat
-// it, so the stacks are printed to find where it waits. What a user then does is restart Fluent Bit, and
+// hot_reload.timeout instead). CI saw it once on 3.2.10, and a stress run
+// here hung 2 times in 3,375 reloads under heavy load. The stacks then:
+// the main thread in flb_stop's pthread_join on the old engine thread, the
+// engine idle in its event loop (its timers still read) without ever
+// finishing the shutdown, the input, logger and output threads idle, and no
+// thread in the plugin's code. What a user then does is restart Fluent Bit, and
 // what must hold is that nothing is lost: no message of a record that
 // never reached the output was deleted. So the hung process is killed, a
 // new one started on the reloaded configuration, and every event must
