@@ -56,7 +56,7 @@ func BenchmarkDecodeRaw(b *testing.B) {
 		benchDecode(b, [][]byte{c.JSON}, rawDecoder)
 	})
 	b.Run("gzip-generic-path/events=1000", func(b *testing.B) {
-		benchDecode(b, [][]byte{c.Gzip}, func() *Decoder { return New(&plainEncoder{}, Limits{}) })
+		benchDecode(b, [][]byte{c.Gzip}, func() *Decoder { return New(appendOnly{&transcode.Raw{}}, Limits{}) })
 	})
 }
 

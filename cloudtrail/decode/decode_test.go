@@ -281,18 +281,19 @@ func mustEntries(t *testing.T, b []byte) []transcodetest.Entry {
 	return es
 }
 
-// plainEncoder hides transcode.Raw's AppendPrefix, forcing the generic
-// scan-then-Append path every other Encoder takes.
-type plainEncoder struct{ r transcode.Raw }
+// appendOnly hides an encoder's fast paths (Raw's AppendPrefix, the
+// normalizers' AppendObjectPrefix), so the decoder scans every event and
+// calls Append: the generic path every other Encoder takes.
+type appendOnly struct{ enc record.Encoder }
 
-func (p *plainEncoder) Append(dst, ev []byte, src *record.Source) ([]byte, error) {
-	return p.r.Append(dst, ev, src)
+func (a appendOnly) Append(dst, ev []byte, src *record.Source) ([]byte, error) {
+	return a.enc.Append(dst, ev, src)
 }
 
 func TestGenericEncoderPath(t *testing.T) {
 	c := transcodetest.Generate(500)
 	want := decodeString(t, c.Gzip)
-	got := run(t, New(&plainEncoder{}, Limits{}), bytes.NewReader(c.Gzip), 1<<20)
+	got := run(t, New(appendOnly{&transcode.Raw{}}, Limits{}), bytes.NewReader(c.Gzip), 1<<20)
 	if want.err != nil || got.err != nil || !bytes.Equal(want.out, got.out) {
 		t.Fatalf("generic path differs: %v %v", want.err, got.err)
 	}
@@ -300,7 +301,7 @@ func TestGenericEncoderPath(t *testing.T) {
 	for _, p := range logs {
 		data, _ := os.ReadFile(p)
 		a := decodeString(t, data)
-		b := run(t, New(&plainEncoder{}, Limits{}), iotest.HalfReader(bytes.NewReader(data)), 1<<20)
+		b := run(t, New(appendOnly{&transcode.Raw{}}, Limits{}), iotest.HalfReader(bytes.NewReader(data)), 1<<20)
 		if a.err != nil || b.err != nil || !bytes.Equal(a.out, b.out) {
 			t.Fatalf("%s: generic path differs: %v %v", p, a.err, b.err)
 		}
@@ -475,7 +476,7 @@ func TestNestingBomb(t *testing.T) {
 		"in skipped value": `{"other":` + deep + `,"Records":[]}`,
 		"in json line":     `{"eventVersion":"1","x":` + deep + `}`,
 	} {
-		for _, enc := range []record.Encoder{&transcode.Raw{}, &plainEncoder{}} {
+		for _, enc := range []record.Encoder{&transcode.Raw{}, appendOnly{&transcode.Raw{}}} {
 			res := run(t, New(enc, Limits{}), strings.NewReader(in), 1<<20)
 			if res.err == nil || !strings.Contains(res.err.Error(), "nesting depth exceeds") {
 				t.Errorf("%s (%T): err = %v", name, enc, res.err)
@@ -490,7 +491,7 @@ func TestLargeEvent(t *testing.T) {
 	small := `{"eventVersion":"1.08","eventTime":"2024-01-02T03:04:05Z"}`
 	in := `{"Records":[` + small + "," + ev + "," + small + `]}`
 	events := []json.RawMessage{json.RawMessage(small), json.RawMessage(ev), json.RawMessage(small)}
-	for _, enc := range []record.Encoder{&transcode.Raw{}, &plainEncoder{}} {
+	for _, enc := range []record.Encoder{&transcode.Raw{}, appendOnly{&transcode.Raw{}}} {
 		d := New(enc, Limits{})
 		res := run(t, d, iotest.HalfReader(strings.NewReader(in)), 1000)
 		if res.err != nil {
@@ -504,7 +505,7 @@ func TestLargeEvent(t *testing.T) {
 		}
 	}
 	// An event above MaxEventBytes is an error, not unbounded growth.
-	for _, enc := range []record.Encoder{&transcode.Raw{}, &plainEncoder{}} {
+	for _, enc := range []record.Encoder{&transcode.Raw{}, appendOnly{&transcode.Raw{}}} {
 		res := run(t, New(enc, Limits{MaxEventBytes: 100 << 10}), strings.NewReader(in), 1000)
 		if !errors.Is(res.err, ErrLimit) || !strings.Contains(res.err.Error(), "MaxEventBytes") || res.stats.Events != 1 {
 			t.Errorf("%T: err = %v, events %d", enc, res.err, res.stats.Events)

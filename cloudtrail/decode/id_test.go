@@ -22,7 +22,7 @@ func idEncoders(t *testing.T) map[string]func() record.Encoder {
 	t.Helper()
 	encs := map[string]func() record.Encoder{
 		"raw":         func() record.Encoder { return &transcode.Raw{} },
-		"raw-generic": func() record.Encoder { return &plainEncoder{} },
+		"raw-generic": func() record.Encoder { return appendOnly{&transcode.Raw{}} },
 	}
 	for _, schema := range []string{normalize.SchemaOCSF, normalize.SchemaECS} {
 		cfg := normalize.Config{Schema: schema}

@@ -16,15 +16,6 @@ import (
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/transcode/transcodetest"
 )
 
-// appendOnly hides an encoder's AppendObjectPrefix, so the decoder scans
-// every event and calls Append: the path the OCSF and ECS encoders took
-// before they parsed events out of the window.
-type appendOnly struct{ enc record.Encoder }
-
-func (a appendOnly) Append(dst, ev []byte, src *record.Source) ([]byte, error) {
-	return a.enc.Append(dst, ev, src)
-}
-
 // TestObjectPrefixMatchesScanPath decodes valid, cut, corrupted and deep
 // inputs with each normalizing encoder twice, straight out of the window
 // and through scan-then-Append, in small and odd reads: the batches, the
