@@ -128,6 +128,8 @@ type Decoder struct {
 	lim Limits
 
 	gz     *gzip.Reader
+	inf    Inflater  // SetInflater; nil: gzip objects stream through gz
+	zbuf   []byte    // a gzip object read whole for inf
 	tee    io.Writer // receives the uncompressed content of the next object (Tee)
 	in     countingReader
 	head   prefixReader
@@ -246,6 +248,16 @@ func (d *Decoder) decode() error {
 	var body io.Reader = &d.head
 	if n == 2 && d.sniff[0] == 0x1f && d.sniff[1] == 0x8b {
 		d.isGzip = true
+		if d.inf != nil {
+			whole, err := d.inflateWhole()
+			if err != nil {
+				return err
+			}
+			if whole {
+				d.pos, d.mark = 0, 0
+				return d.parse()
+			}
+		}
 		if d.gz == nil {
 			d.gz, err = gzip.NewReader(&d.head)
 		} else {

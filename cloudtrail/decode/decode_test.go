@@ -56,18 +56,7 @@ func decodeString(t testing.TB, data []byte) result {
 	return run(t, New(&transcode.Raw{}, Limits{}), bytes.NewReader(data), 1<<20)
 }
 
-func gz(t testing.TB, data []byte) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	w := gzip.NewWriter(&b)
-	if _, err := w.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
+func gz(_ testing.TB, data []byte) []byte { return transcodetest.Gzip(data) }
 
 // checkEntries compares decoded entries with encoding/json's view of the
 // events, including the source map and the timestamp.

@@ -15,6 +15,7 @@ var errWindowFull = errors.New("window full")
 type window struct {
 	rd   io.Reader
 	buf  []byte
+	own  []byte // the window's own 64 KiB buffer, kept between objects
 	w    int
 	base int64
 	eof  bool
@@ -24,9 +25,10 @@ type window struct {
 
 func (w *window) reset(rd io.Reader, maxValue int) {
 	// A window grown for one huge event is not kept for later objects.
-	if len(w.buf) != windowSize {
-		w.buf = make([]byte, windowSize)
+	if w.own == nil {
+		w.own = make([]byte, windowSize)
 	}
+	w.buf = w.own
 	w.rd, w.w, w.base, w.eof, w.err = rd, 0, 0, false, nil
 	// Room for a whole value of maxValue bytes plus the start of the
 	// next, rounded to a power of two like the growth steps.
@@ -34,6 +36,12 @@ func (w *window) reset(rd io.Reader, maxValue int) {
 	for w.max < maxValue+windowSize/2 {
 		w.max *= 2
 	}
+}
+
+// whole makes the window a view of b, an object's whole content, already
+// in memory (Decoder.SetInflater): nothing is copied or read.
+func (w *window) whole(b []byte) {
+	w.rd, w.buf, w.w, w.base, w.eof, w.err, w.max = nil, b, len(b), 0, true, nil, len(b)
 }
 
 // fill drops buf[:keep], moves the rest to the front and reads more input.

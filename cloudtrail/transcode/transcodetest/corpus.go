@@ -43,12 +43,17 @@ func Generate(n int) Corpus {
 	}
 	b.WriteString(`]}`)
 	c.JSON = b.Bytes()
+	c.Gzip = Gzip(c.JSON)
+	return c
+}
+
+// Gzip compresses data at the default level, as one gzip member.
+func Gzip(data []byte) []byte {
 	var z bytes.Buffer
 	w := gzip.NewWriter(&z)
-	w.Write(c.JSON)
+	w.Write(data) // a bytes.Buffer does not fail
 	w.Close()
-	c.Gzip = z.Bytes()
-	return c
+	return z.Bytes()
 }
 
 type principal struct {
