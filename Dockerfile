@@ -3,6 +3,8 @@
 #   docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=$(git describe --tags --always --dirty) -t REPO/in_cloudtrail --push .
 # The build stage runs on the builder's own platform and cross-compiles
 # (cgo with Debian's cross gcc) for the target, so arm64 needs no emulation.
+# libdeflate (the target's, through multiarch) is linked into the plugin
+# statically: the Fluent Bit image needs nothing more.
 #   docker run --rm -e CLOUDTRAIL_QUEUE_URL=https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE in_cloudtrail
 # The plugin is built on the same Debian release (bookworm, glibc) as the
 # official fluent/fluent-bit image, so the c-shared object loads there.
@@ -15,7 +17,8 @@ RUN case "$TARGETARCH" in \
       arm64) pkg=gcc-aarch64-linux-gnu cc=aarch64-linux-gnu-gcc ;; \
       amd64) pkg=gcc-x86-64-linux-gnu cc=x86_64-linux-gnu-gcc ;; \
       *) echo "unsupported TARGETARCH $TARGETARCH" >&2; exit 1 ;; \
-    esac && apt-get update -qq && apt-get install -y -qq $pkg && ln -s "$(command -v $cc)" /usr/local/bin/target-cc
+    esac && dpkg --add-architecture "$TARGETARCH" && apt-get update -qq \
+    && apt-get install -y -qq $pkg "libdeflate-dev:$TARGETARCH" && ln -s "$(command -v $cc)" /usr/local/bin/target-cc
 ENV GOOS=linux GOARCH=$TARGETARCH
 WORKDIR /src
 COPY go.mod go.sum ./

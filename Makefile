@@ -31,6 +31,14 @@ ARCHBUILD := $(BUILD)/linux-$(GOARCH)
 SO_CC     := $(CROSS_CC_$(GOARCH))
 endif
 SO        := $(ARCHBUILD)/in_cloudtrail.so
+# libdeflate (Debian: libdeflate-dev, and libdeflate-dev:arm64 for the cross
+# build) is linked statically and inflates gzip objects about 2.3x faster
+# than Go's reader (plugin/inflate). Without it for the target, the plugin
+# is built with Go's reader instead, says so at build and at start.
+HAVE_LIBDEFLATE := $(shell printf '\043include <libdeflate.h>\nint main(void){return libdeflate_alloc_decompressor()==0;}\n' | $(SO_CC) -x c - -o /dev/null -l:libdeflate.a >/dev/null 2>&1 && echo yes)
+ifneq ($(HAVE_LIBDEFLATE),yes)
+GOTAGS := -tags nolibdeflate
+endif
 HARNESS   := $(BUILD)/harness
 AWSEMU    := $(BUILD)/awsemu
 CHECK     := $(ARCHBUILD)/cloudtrail-check
@@ -55,7 +63,8 @@ build: $(SO)
 $(SO): $(GO_SOURCES)
 	@mkdir -p $(ARCHBUILD)
 	@command -v "$(SO_CC)" >/dev/null || { echo "no C compiler $(SO_CC) for GOARCH=$(GOARCH): apt-get install gcc-aarch64-linux-gnu (Debian)"; exit 1; }
-	CGO_ENABLED=1 GOOS=linux GOARCH=$(GOARCH) CC=$(SO_CC) $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w $(LDFLAGS)' -o $@ ./plugin
+	@test -z "$(GOTAGS)" || echo "WARNING: no libdeflate for $(SO_CC): building with Go's gzip reader, about 2.3x slower to inflate (Debian: apt-get install libdeflate-dev, or libdeflate-dev:arm64 after dpkg --add-architecture arm64)"
+	CGO_ENABLED=1 GOOS=linux GOARCH=$(GOARCH) CC=$(SO_CC) $(GO) build $(GOTAGS) -buildmode=c-shared -trimpath -ldflags='-s -w $(LDFLAGS)' -o $@ ./plugin
 	@rm -f $(ARCHBUILD)/in_cloudtrail.h
 
 cloudtrail-check: $(CHECK)
@@ -84,13 +93,14 @@ $(AWSEMU): test/awsemu/main.go test/awsemu/go.mod
 
 vet:
 	@test -z "$$(gofmt -l plugin cloudtrail test)" || { echo "gofmt needed:"; gofmt -l plugin cloudtrail test; exit 1; }
-	$(GO) vet ./...
+	$(GO) vet $(GOTAGS) ./...
+	$(GO) vet -tags nolibdeflate ./plugin/...
 
 # Output as plain go test, then every skipped test with its reason
 # (test/testreport): a skip is not a pass.
 test: build cloudtrail-check cloudtrail-backfill harness awsemu vet
 	@$(GO) build -o $(BUILD)/testreport ./test/testreport
-	bash -o pipefail -c '$(GO) test -count=1 -timeout 20m -json ./... | $(BUILD)/testreport'
+	bash -o pipefail -c '$(GO) test $(GOTAGS) -count=1 -timeout 20m -json ./... | $(BUILD)/testreport'
 
 # One core (GC included), -count for benchstat: make bench > new.txt; benchstat old.txt new.txt
 bench:

@@ -59,8 +59,12 @@ type Options struct {
 	// NewEncoder returns a fresh encoder of the configured schema; each
 	// worker owns one.
 	NewEncoder func() (record.Encoder, error)
-	Limits     decode.Limits
-	Log        Logger
+	// NewInflater returns an Inflater for one worker's decoder
+	// (decode.Decoder.SetInflater); nil, or a nil result: gzip objects
+	// stream through Go's reader.
+	NewInflater func() decode.Inflater
+	Limits      decode.Limits
+	Log         Logger
 	// Counters reads Fluent Bit's counters of this instance (package ack).
 	// nil, a failed first reading or ack=delay in Config: the collector
 	// acknowledges by delay.
@@ -82,6 +86,7 @@ type Collector struct {
 	s3     S3API
 	log    Logger
 	newEnc func() (record.Encoder, error)
+	newInf func() decode.Inflater
 	limits decode.Limits
 
 	queue *batchQueue
@@ -164,6 +169,7 @@ func New(o Options) (*Collector, error) {
 		s3:       o.S3,
 		log:      o.Log,
 		newEnc:   o.NewEncoder,
+		newInf:   o.NewInflater,
 		limits:   o.Limits,
 		queue:    newBatchQueue(o.Config.BufferMaxSize, o.Memory),
 		jobs:     make(chan job),

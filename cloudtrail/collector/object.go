@@ -47,6 +47,11 @@ func (c *Collector) worker() {
 				}
 				dec = decode.New(enc, c.limits)
 				dec.ReuseBatches() // put copies each batch into the queue
+				if c.newInf != nil {
+					if inf := c.newInf(); inf != nil {
+						dec.SetInflater(inf)
+					}
+				}
 			}
 			if !c.safeProcess(dec, j) {
 				dec = nil // its state is unknown after a panic: build a new one
