@@ -104,7 +104,7 @@ test: build cloudtrail-check cloudtrail-backfill harness awsemu vet
 
 # One core (GC included), -count for benchstat: make bench > new.txt; benchstat old.txt new.txt
 bench:
-	GOMAXPROCS=1 $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(BENCHCOUNT) -timeout 30m ./cloudtrail/...
+	GOMAXPROCS=1 $(GO) test $(GOTAGS) -run '^$$' -bench '$(BENCH)' -benchmem -count $(BENCHCOUNT) -timeout 30m ./cloudtrail/... ./plugin/inflate
 
 # make loadtest ARGS='-schema ocsf -big-mb 200 -output http' (go run ./test/loadtest -h lists the flags)
 loadtest: build harness awsemu
