@@ -27,8 +27,9 @@ type Inflater interface {
 // wholeMaxCompressed, beyond which the object cannot be small enough unless
 // it compresses worse than 4×.
 const (
-	wholeMaxSize       = 8 << 20
-	wholeMaxCompressed = 2 << 20
+	wholeMaxSize        = 8 << 20
+	wholeMaxCompressed  = 2 << 20
+	wholeKeepCompressed = 1 << 20
 )
 
 // SetInflater makes the decoder inflate gzip objects of up to 8 MiB whole
@@ -47,7 +48,7 @@ func (d *Decoder) inflateWhole() (bool, error) {
 	var rerr error
 	for empty := 0; len(z) <= wholeMaxCompressed; {
 		if len(z) == cap(z) {
-			z = slices.Grow(z, max(len(z), 64<<10))
+			z = slices.Grow(z, min(max(len(z), 64<<10), wholeMaxCompressed+1-len(z)))
 		}
 		n, err := d.in.Read(z[len(z):min(cap(z), wholeMaxCompressed+1)])
 		z = z[:len(z)+n]
@@ -64,7 +65,13 @@ func (d *Decoder) inflateWhole() (bool, error) {
 			break
 		}
 	}
-	d.zbuf = z[:0]
+	// A typical object's buffer is kept for the next one; one grown for
+	// an unusually large object is not held by an idle worker.
+	if cap(z) <= wholeKeepCompressed {
+		d.zbuf = z[:0]
+	} else {
+		d.zbuf = nil
+	}
 	rest := d.in.r
 	switch {
 	case rerr != nil:

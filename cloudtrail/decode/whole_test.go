@@ -129,6 +129,9 @@ func TestWholeInflateMatchesStreaming(t *testing.T) {
 		if stream.err == nil && int64(tee.Len()) != stream.stats.UncompressedBytes {
 			t.Errorf("%s: tee got %d bytes of %d", tc.name, tee.Len(), stream.stats.UncompressedBytes)
 		}
+		if cap(d.zbuf) > wholeKeepCompressed {
+			t.Errorf("%s: an idle decoder keeps a %d-byte compressed buffer", tc.name, cap(d.zbuf))
+		}
 		if errors.Is(stream.err, readErr) != errors.Is(whole.err, readErr) {
 			t.Errorf("%s: read error not kept: %v", tc.name, whole.err)
 		}
