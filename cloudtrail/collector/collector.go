@@ -110,6 +110,13 @@ type Collector struct {
 	countersGone atomic.Bool
 	ackMu        sync.Mutex
 	tracker      *ack.Tracker // guarded by ackMu; its mode never changes
+	// handingSince (guarded by ackMu) is when the handover in progress
+	// was taken, zero between handovers; handEnds counts the handovers
+	// Handed. A reading of Fluent Bit's counters taken while a handover is
+	// in progress may already count records the tracker has not been
+	// given yet (observeAcks).
+	handingSince time.Time
+	handEnds     uint64
 	ackWhy       string
 
 	integ *integrity.Checker // nil unless integrity is on (integrity.go)

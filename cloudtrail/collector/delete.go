@@ -75,11 +75,18 @@ func (c *Collector) AckMargin() time.Duration {
 func (c *Collector) CountersGone() { c.countersGone.Store(true) }
 
 // observeAcks gives the tracker a reading and acknowledges what it lets go.
+//
+// A reading is only given when no handover was in progress from before it
+// was taken until the tracker gets it: between Fluent Bit's append and
+// Handed, the engine may already have counted records the tracker does not
+// know of yet, and the tracker would take them for a surplus (records
+// added by a processor) and judge later handovers short. The next tick
+// reads again.
 func (c *Collector) observeAcks(now time.Time) {
 	c.ackMu.Lock()
-	n := c.tracker.Outstanding()
+	n, ends, busy := c.tracker.Outstanding(), c.handEnds, c.handing(now)
 	c.ackMu.Unlock()
-	if n == 0 {
+	if n == 0 || (busy && c.Counting()) {
 		return
 	}
 	var records uint64
@@ -91,6 +98,10 @@ func (c *Collector) observeAcks(now time.Time) {
 		records = cs.Records
 	}
 	c.ackMu.Lock()
+	if c.Counting() && (c.handEnds != ends || c.handing(now)) {
+		c.ackMu.Unlock()
+		return
+	}
 	done := c.tracker.Observe(records, now)
 	surplus := c.tracker.Surplus()
 	c.ackMu.Unlock()

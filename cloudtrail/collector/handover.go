@@ -58,7 +58,18 @@ func (c *Collector) Take(max int) *Handover {
 	if len(h.batches) == 0 {
 		return nil
 	}
+	c.ackMu.Lock()
+	c.handingSince = time.Now()
+	c.ackMu.Unlock()
 	return h
+}
+
+// handing reports whether a handover was taken and not yet Handed, less
+// than maxPace ago (a handover that never comes back, which Fluent Bit's
+// callbacks do not allow, must not stop acknowledgements for good). The
+// caller holds ackMu.
+func (c *Collector) handing(now time.Time) bool {
+	return !c.handingSince.IsZero() && now.Sub(c.handingSince) < maxPace
 }
 
 // maxPace bounds how long pace holds handovers back, in case the count
@@ -99,6 +110,12 @@ func (c *Collector) Handed(h *Handover) {
 	if h == nil || len(h.batches) == 0 {
 		return
 	}
+	defer func() {
+		c.ackMu.Lock()
+		c.handingSince = time.Time{}
+		c.handEnds++
+		c.ackMu.Unlock()
+	}()
 	outcome := ack.Accepted
 	if h.counted {
 		if after, ok := c.readCounters(); ok {
