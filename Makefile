@@ -63,6 +63,7 @@ build: $(SO)
 $(SO): $(GO_SOURCES)
 	@mkdir -p $(ARCHBUILD)
 	@command -v "$(SO_CC)" >/dev/null || { echo "no C compiler $(SO_CC) for GOARCH=$(GOARCH): apt-get install gcc-aarch64-linux-gnu (Debian)"; exit 1; }
+	@test -z "$(GOTAGS)" || test -z "$(REQUIRE_LIBDEFLATE)" || { echo "no libdeflate for $(SO_CC): a release is built with it (Debian: apt-get install libdeflate-dev, or libdeflate-dev:arm64 after dpkg --add-architecture arm64)"; exit 1; }
 	@test -z "$(GOTAGS)" || echo "WARNING: no libdeflate for $(SO_CC): building with Go's gzip reader, about 2.3x slower to inflate (Debian: apt-get install libdeflate-dev, or libdeflate-dev:arm64 after dpkg --add-architecture arm64)"
 	CGO_ENABLED=1 GOOS=linux GOARCH=$(GOARCH) CC=$(SO_CC) $(GO) build $(GOTAGS) -buildmode=c-shared -trimpath -ldflags='-s -w $(LDFLAGS)' -o $@ ./plugin
 	@rm -f $(ARCHBUILD)/in_cloudtrail.h
@@ -137,7 +138,7 @@ dist:
 	rm -rf $(DIST) $(BUILD)/dist
 	@mkdir -p $(DIST)
 	@for arch in amd64 arm64; do \
-	  $(MAKE) --no-print-directory build cloudtrail-check cloudtrail-backfill GOARCH=$$arch BUILD=$(BUILD)/dist/$$arch VERSION=$(VERSION) || exit 1; \
+	  $(MAKE) --no-print-directory build cloudtrail-check cloudtrail-backfill GOARCH=$$arch BUILD=$(BUILD)/dist/$$arch VERSION=$(VERSION) REQUIRE_LIBDEFLATE=1 || exit 1; \
 	  d=$$(ls -d $(BUILD)/dist/$$arch/linux-$$arch 2>/dev/null || echo $(BUILD)/dist/$$arch); \
 	  cp $$d/in_cloudtrail.so $(DIST)/in_cloudtrail-$(VERSION)-linux-$$arch.so; \
 	  cp $$d/cloudtrail-check $(DIST)/cloudtrail-check-$(VERSION)-linux-$$arch; \

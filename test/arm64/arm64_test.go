@@ -4,6 +4,7 @@ package arm64
 
 import (
 	"debug/elf"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -25,8 +26,18 @@ func TestCrossCompiledPlugin(t *testing.T) {
 	build := t.TempDir()
 	cmd := exec.Command("make", "build", "GOARCH=arm64", "BUILD="+build)
 	cmd.Dir = emu.Root()
-	if out, err := cmd.CombinedOutput(); err != nil {
+	out, err := cmd.CombinedOutput()
+	if err != nil {
 		t.Fatalf("make build GOARCH=arm64: %v\n%s", err, out)
+	}
+	// libdeflate (plugin/inflate) is linked in when the arm64 library is
+	// there (.ci/run installs it through multiarch); without it the build
+	// is the slower Go reader and must say so.
+	fallback := strings.Contains(string(out), "WARNING: no libdeflate")
+	if _, err := os.Stat("/usr/lib/aarch64-linux-gnu/libdeflate.a"); err == nil && fallback {
+		t.Errorf("libdeflate for arm64 is installed but the build fell back to Go's reader:\n%s", out)
+	} else if fallback {
+		t.Logf("built without libdeflate (no arm64 libdeflate.a): %s", out)
 	}
 	f, err := elf.Open(filepath.Join(build, "linux-arm64", "in_cloudtrail.so"))
 	if err != nil {
@@ -35,6 +46,16 @@ func TestCrossCompiledPlugin(t *testing.T) {
 	defer f.Close()
 	if f.Machine != elf.EM_AARCH64 || f.Type != elf.ET_DYN {
 		t.Fatalf("machine %v type %v, want EM_AARCH64 ET_DYN", f.Machine, f.Type)
+	}
+	// Linked statically: the Fluent Bit host needs no libdeflate.
+	libs, err := f.ImportedLibraries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range libs {
+		if strings.Contains(l, "deflate") {
+			t.Errorf("the arm64 .so needs %s at run time", l)
+		}
 	}
 	syms, err := f.DynamicSymbols()
 	if err != nil {
