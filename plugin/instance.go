@@ -210,7 +210,7 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 		notes = append(notes, tuneMalloc())
 	}
 	if !inflate.Available {
-		notes = append(notes, "gzip inflated by Go's streaming reader ("+inflate.Name+": about 2.3x slower)")
+		notes = append(notes, "gzip inflated by Go's streaming reader (built without libdeflate: about 2.3x slower)")
 	}
 	inst := &instance{name: name, tid: tid, cfg: cfg, col: col, log: log, started: time.Now(), clients: clients, stopSummary: make(chan struct{}), counters: counters, notes: notes, timer: timer}
 	if cfg.MetricsListen != "" {

@@ -34,6 +34,10 @@ const (
 	wholeKeepCompressed = 1 << 20
 )
 
+// MaxRatio is enforced only past ratioFloor, so an object inflated whole never
+// reaches it; this fails to compile if wholeMaxSize is ever raised past it.
+const _ = uint(ratioFloor - wholeMaxSize)
+
 // SetInflater makes the decoder inflate gzip objects of up to 8 MiB whole
 // with inf instead of streaming them. Anything inf declines or fails on is
 // decoded by streaming, so limits, errors and output stay exactly those of
@@ -116,8 +120,7 @@ func (d *Decoder) wholeSize(z []byte) (int, bool) {
 	}
 	size := int64(binary.LittleEndian.Uint32(z[len(z)-4:]))
 	lim := d.lim
-	if size == 0 || size > wholeMaxSize || size > int64(lim.MaxEventBytes) || size > lim.MaxDecompressedBytes ||
-		(size > ratioFloor && size > int64(lim.MaxRatio)*int64(len(z))) {
+	if size == 0 || size > wholeMaxSize || size > int64(lim.MaxEventBytes) || size > lim.MaxDecompressedBytes {
 		return 0, false
 	}
 	return int(size), true

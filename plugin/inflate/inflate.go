@@ -72,9 +72,6 @@ import (
 // Available reports whether this build inflates with libdeflate.
 const Available = true
 
-// Name is said in the plugin's start line.
-const Name = "libdeflate"
-
 // Inflater is a decode.Inflater backed by libdeflate. It is not safe for
 // concurrent use: one per decoder.
 type Inflater struct {

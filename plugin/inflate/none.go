@@ -9,8 +9,5 @@ import "github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/decode"
 // reader.
 const Available = false
 
-// Name is said in the plugin's start line.
-const Name = "Go (built without libdeflate)"
-
 // New returns nil: the decoder streams.
 func New() decode.Inflater { return nil }
