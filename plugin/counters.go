@@ -24,13 +24,46 @@ type counterReader struct {
 
 // openCounters returns a reader, or nil with the reason when this Fluent Bit
 // exports no metrics API.
+//
+// Readings come straight from the three counters when flb.c found them in
+// the instance's context, and from the context encoded as Prometheus text
+// otherwise. The direct read takes about a microsecond; the text of one
+// instance's 18 series took 0.1 to 0.7 ms to encode and parse, a few dozen
+// times a second, and a call into C that long also sets the Go runtime's
+// monitor thread polling at its shortest period. The direct read relies on
+// cmetrics' struct layout, so it is used only when it gives what the text
+// says (directAgrees).
 func openCounters(ins unsafe.Pointer) (*counterReader, string) {
 	var name [256]C.char
 	c := C.ct_counters_open(ins, &name[0], C.size_t(len(name)))
 	if c == nil {
 		return nil, "the host exports no metrics API: Fluent Bit built without metrics?"
 	}
-	return &counterReader{c: c, name: C.GoString(&name[0])}, ""
+	r := &counterReader{c: c, name: C.GoString(&name[0])}
+	if C.ct_counters_direct(c) != 0 && !r.directAgrees() {
+		C.ct_counters_direct_off(c)
+	}
+	return r, ""
+}
+
+// directAgrees reports whether direct readings bracket a reading of the
+// text: each counter read directly before the text is at most the text's
+// value, and read directly after it at least that.
+func (r *counterReader) directAgrees() bool {
+	d1, ok1 := r.readDirect()
+	t, ok2 := r.readText()
+	d2, ok3 := r.readDirect()
+	return ok1 && ok2 && ok3 &&
+		d1.RingWrites <= t.RingWrites && t.RingWrites <= d2.RingWrites &&
+		d1.RingFailures <= t.RingFailures && t.RingFailures <= d2.RingFailures &&
+		d1.Records <= t.Records && t.Records <= d2.Records
+}
+
+// Direct reports whether readings come straight from the counters.
+func (r *counterReader) Direct() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.c != nil && C.ct_counters_direct(r.c) != 0
 }
 
 // read takes one reading. ok is false once closed, or when the series are
@@ -41,6 +74,23 @@ func (r *counterReader) read() (ack.Counters, bool) {
 	if r.c == nil {
 		return ack.Counters{}, false
 	}
+	if C.ct_counters_direct(r.c) != 0 {
+		return r.readDirect()
+	}
+	return r.readText()
+}
+
+// readDirect reads the three counters; the caller holds mu.
+func (r *counterReader) readDirect() (ack.Counters, bool) {
+	var v [C.CT_SERIES]C.uint64_t
+	if C.ct_counters_read(r.c, &v[0]) != 0 {
+		return ack.Counters{}, false
+	}
+	return ack.Counters{RingWrites: uint64(v[0]), RingFailures: uint64(v[1]), Records: uint64(v[2])}, true
+}
+
+// readText parses the context's Prometheus text; the caller holds mu.
+func (r *counterReader) readText() (ack.Counters, bool) {
 	var n C.size_t
 	text := C.ct_counters_text(r.c, &n)
 	if text == nil {

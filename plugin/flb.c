@@ -120,12 +120,126 @@ typedef void *(*ct_get_cmt_fn)(void *ins);
 typedef const char *(*ct_input_name_fn)(void *ins);
 typedef char *(*ct_prom_create_fn)(void *cmt, int add_timestamp);
 typedef void (*ct_prom_destroy_fn)(char *text);
+typedef int (*ct_counter_get_fn)(void *counter, int labels_count, char **label_vals, double *out);
+typedef char *(*ct_cmt_version_fn)(void);
+
+/* The leading fields of cmetrics' struct cmt, struct cmt_opts and struct
+ * cmt_counter (lib/cmetrics/include/cmetrics/), the same in cmetrics 0.9
+ * (Fluent Bit 3.2), 1.0 (4.0) and 2.2 (5.1). They are used only where
+ * cmt_version() says 1.x or 2.x, and only after the values they give have
+ * matched the Prometheus text (counters.go). */
+struct ct_list {
+    struct ct_list *prev, *next;
+};
+
+struct ct_cmt {
+    int log_level;
+    void *log_cb;
+    void *internal_metadata;
+    void *external_metadata;
+    void *static_labels;
+    struct ct_list counters;
+};
+
+struct ct_cmt_counter {
+    char *ns, *subsystem, *name, *description, *fqname; /* struct cmt_opts */
+    int resource_index;
+    void *map;
+    struct ct_list _head;
+    struct ct_cmt *cmt;
+};
+
+/* The series read directly, in the order of ct_counters_read's out. */
+static const char *ct_series[CT_SERIES] = {
+    "fluentbit_input_ring_buffer_writes_total",
+    "fluentbit_input_ring_buffer_retry_failures_total",
+    "fluentbit_input_records_total",
+};
 
 struct ct_counters {
     void *cmt;
     ct_prom_create_fn create;
     ct_prom_destroy_fn destroy;
+    /* Direct reads: the counters of ct_series, NULL when not found. */
+    ct_counter_get_fn get;
+    struct ct_cmt_counter *series[CT_SERIES];
+    char name[256];
 };
+
+/* ct_find_series looks the counters of ct_series up in the instance's
+ * context; it leaves them NULL unless cmetrics is a version whose layout is
+ * known and every one is found with its back pointer to the context. */
+static void ct_find_series(struct ct_counters *c)
+{
+    ct_cmt_version_fn version;
+    const char *v;
+    struct ct_cmt *cmt = c->cmt;
+    struct ct_list *p;
+    struct ct_cmt_counter *ctr;
+    int i;
+    int found = 0;
+
+    version = (ct_cmt_version_fn) dlsym(RTLD_DEFAULT, "cmt_version");
+    c->get = (ct_counter_get_fn) dlsym(RTLD_DEFAULT, "cmt_counter_get_val");
+    if (version == NULL || c->get == NULL) {
+        return;
+    }
+    v = version();
+    if (v == NULL || (strncmp(v, "1.", 2) != 0 && strncmp(v, "2.", 2) != 0)) {
+        return;
+    }
+    for (p = cmt->counters.next; p != NULL && p != &cmt->counters; p = p->next) {
+        ctr = (struct ct_cmt_counter *) ((char *) p - offsetof(struct ct_cmt_counter, _head));
+        if (ctr->cmt != cmt || ctr->fqname == NULL) {
+            break; /* not the layout assumed: read the text instead */
+        }
+        for (i = 0; i < CT_SERIES; i++) {
+            if (c->series[i] == NULL && strcmp(ctr->fqname, ct_series[i]) == 0) {
+                c->series[i] = ctr;
+                found++;
+            }
+        }
+    }
+    if (found != CT_SERIES) {
+        ct_counters_direct_off(c);
+    }
+}
+
+void ct_counters_direct_off(struct ct_counters *c)
+{
+    int i;
+
+    if (c == NULL) {
+        return;
+    }
+    for (i = 0; i < CT_SERIES; i++) {
+        c->series[i] = NULL;
+    }
+}
+
+int ct_counters_direct(struct ct_counters *c)
+{
+    return c != NULL && c->series[0] != NULL;
+}
+
+int ct_counters_read(struct ct_counters *c, uint64_t *out)
+{
+    char *labels[1];
+    double v;
+    int i;
+
+    if (!ct_counters_direct(c)) {
+        return -1;
+    }
+    labels[0] = c->name;
+    for (i = 0; i < CT_SERIES; i++) {
+        if (c->get(c->series[i], 1, labels, &v) != 0 || v < 0) {
+            return -1;
+        }
+        out[i] = (uint64_t) v;
+    }
+    return 0;
+}
 
 struct ct_counters *ct_counters_open(void *ins, char *name, size_t name_len)
 {
@@ -155,11 +269,13 @@ struct ct_counters *ct_counters_open(void *ins, char *name, size_t name_len)
     }
     cmt = get_cmt(ins);
     n = input_name(ins);
-    if (cmt == NULL || n == NULL) {
+    if (cmt == NULL || n == NULL || strlen(n) >= sizeof(c->name)) {
         free(c);
         return NULL;
     }
     c->cmt = cmt;
+    strcpy(c->name, n);
+    ct_find_series(c);
     if (name != NULL && name_len > 0) {
         strncpy(name, n, name_len - 1);
         name[name_len - 1] = '\0';

@@ -59,6 +59,16 @@ char *ct_counters_text(struct ct_counters *c, size_t *len);
 void ct_counters_text_free(struct ct_counters *c, char *text);
 void ct_counters_close(struct ct_counters *c);
 
+/* Direct reads of the three series the plugin needs, without encoding the
+ * whole context as text: ct_counters_direct reports whether open found
+ * them; ct_counters_read fills out with ring buffer writes, ring buffer
+ * retry failures and records (0, or -1 on failure); ct_counters_direct_off
+ * goes back to the text for good. */
+#define CT_SERIES 3
+int ct_counters_direct(struct ct_counters *c);
+int ct_counters_read(struct ct_counters *c, uint64_t *out);
+void ct_counters_direct_off(struct ct_counters *c);
+
 /* The instance's properties (package cloudtrail/flbabi). ct_property_code
  * copies the first n bytes of flb_input_get_property's machine code and
  * gives its address and flb_config_prop_get's, from which the offset of the

@@ -238,6 +238,10 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 		}()
 	}
 	mode := "ack=counters"
+	if counters != nil && !counters.Direct() {
+		// Correct, only dearer: see openCounters.
+		mode += " (read as Prometheus text: this Fluent Bit's cmetrics layout is not one the plugin reads directly)"
+	}
 	if !col.Counting() {
 		mode = "ack=delay (" + col.AckReason() + ")"
 	}

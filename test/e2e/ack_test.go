@@ -193,6 +193,11 @@ end
 		if !strings.Contains(l, "ack=counters") {
 			t.Fatalf("run %d: the plugin did not acknowledge by Fluent Bit's counters:\n%s", i+1, l)
 		}
+		// Every drop below is told by ring counters read straight from
+		// cmetrics, checked against Fluent Bit's own log lines.
+		if strings.Contains(l, "read as Prometheus text") {
+			t.Errorf("run %d: the plugin read the counters as text, not directly:\n%s", i+1, l)
+		}
 	}
 	flbDrops := strings.Count(log1+log2, "could not enqueue records into the ring buffer")
 	ours := statsValue(t, log1, "cloudtrail.0", "dropped") + statsValue(t, log2, "cloudtrail.0", "dropped")
