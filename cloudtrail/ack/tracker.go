@@ -144,6 +144,15 @@ func (t *Tracker) Add(token any, records int, now time.Time) {
 // Outstanding is the number of handovers held.
 func (t *Tracker) Outstanding() int { return len(t.queue) }
 
+// Uncounted reports whether a held handover has not been seen counted yet.
+// Only then can a new reading of records_total change what Observe returns:
+// a handover already counted is released by a later handover's count (which
+// is itself uncounted until then) or by the margin, which is time alone.
+func (t *Tracker) Uncounted() bool {
+	// Handovers are counted in order: if the newest is counted, all are.
+	return t.counters && len(t.queue) > 0 && t.queue[len(t.queue)-1].countedAt.IsZero()
+}
+
 // Pause stops the timeout clock: a paused input's ring is not drained.
 func (t *Tracker) Pause() { t.paused = true }
 

@@ -117,6 +117,12 @@ type Collector struct {
 	// given yet (observeAcks).
 	handingSince time.Time
 	handEnds     uint64
+	// reading (guarded by ackMu) is the latest reading of Fluent Bit's
+	// counters that the tracker may be given: one taken while no
+	// handover was in progress, on the deleter's tick or around a
+	// handover on Fluent Bit's thread (Take, Handed). readAt is when.
+	reading ack.Counters
+	readAt  time.Time
 	ackWhy       string
 
 	integ *integrity.Checker // nil unless integrity is on (integrity.go)

@@ -30,7 +30,7 @@ import (
 // deleter acknowledges what the tracker lets go and deletes the messages
 // that became due, in batches of up to ten.
 func (c *Collector) deleter() {
-	c.every(50*time.Millisecond, func() {
+	c.every(deleteTick, func() {
 		c.observeAcks(time.Now())
 		c.deleteNow(c.due(time.Now()))
 	})
@@ -76,21 +76,32 @@ func (c *Collector) CountersGone() { c.countersGone.Store(true) }
 
 // observeAcks gives the tracker a reading and acknowledges what it lets go.
 //
+// The reading is the one Take or Handed took on Fluent Bit's thread when it
+// is fresh (younger than readingFresh): while records flow, the deleter
+// reads nothing itself. It reads when a handover waits to be counted and no
+// fresh reading exists; with nothing uncounted, the tracker only needs the
+// time, for its margin. Every reading is a call into Fluent Bit that walks
+// the instance's metrics, and each such call also wakes the Go runtime's
+// monitor thread, which then polls at its shortest period for a while: a
+// cost per reading, not per event, that a backlog pays many times a second.
+//
 // A reading is only given when no handover was in progress from before it
 // was taken until the tracker gets it: between Fluent Bit's append and
 // Handed, the engine may already have counted records the tracker does not
 // know of yet, and the tracker would take them for a surplus (records
 // added by a processor) and judge later handovers short. The next tick
-// reads again.
+// reads again. (Take and Handed note theirs when that holds: before the
+// append, and after the tracker has the handover.)
 func (c *Collector) observeAcks(now time.Time) {
 	c.ackMu.Lock()
 	n, ends, busy := c.tracker.Outstanding(), c.handEnds, c.handing(now)
+	read := c.tracker.Uncounted() && now.Sub(c.readAt) >= readingFresh
+	records := c.reading.Records
 	c.ackMu.Unlock()
-	if n == 0 || (busy && c.Counting()) {
+	if n == 0 || (read && busy) {
 		return
 	}
-	var records uint64
-	if c.Counting() {
+	if read {
 		cs, ok := c.readCounters()
 		if !ok {
 			return
@@ -98,9 +109,12 @@ func (c *Collector) observeAcks(now time.Time) {
 		records = cs.Records
 	}
 	c.ackMu.Lock()
-	if c.Counting() && (c.handEnds != ends || c.handing(now)) {
+	if read && (c.handEnds != ends || c.handing(now)) {
 		c.ackMu.Unlock()
 		return
+	}
+	if read {
+		c.noteReading(ack.Counters{Records: records}, now)
 	}
 	done := c.tracker.Observe(records, now)
 	surplus := c.tracker.Surplus()
@@ -109,6 +123,23 @@ func (c *Collector) observeAcks(now time.Time) {
 		c.log.Warnf("queue %s: Fluent Bit counted more records for this input than it was handed (a processor that adds records?); acknowledgements may come early", c.cfg.QueueURL)
 	}
 	c.settle(done, now)
+}
+
+// readingFresh is how old a reading taken around a handover may be for the
+// deleter to use it instead of reading: two of its ticks.
+const readingFresh = 2 * deleteTick
+
+// deleteTick is the deleter's period.
+const deleteTick = 50 * time.Millisecond
+
+// noteReading keeps cs as the reading the deleter may give the tracker. The
+// caller holds ackMu, and no handover may have been in progress since cs
+// was read. Only records_total is kept: the ring counters are read for one
+// handover, on Fluent Bit's thread.
+func (c *Collector) noteReading(cs ack.Counters, at time.Time) {
+	if cs.Records >= c.reading.Records {
+		c.reading, c.readAt = ack.Counters{Records: cs.Records}, at
+	}
 }
 
 // settle acknowledges the batches of handovers the tracker let go.

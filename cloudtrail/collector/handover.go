@@ -50,8 +50,15 @@ func (c *Collector) Take(max int) *Handover {
 	h := &Handover{}
 	if c.Counting() {
 		h.before, h.counted = c.readCounters()
-		if h.counted && c.pace(h.before) {
-			return nil
+		if h.counted {
+			// Taken before the append, with every earlier handover
+			// Handed: the deleter may use it (observeAcks).
+			c.ackMu.Lock()
+			c.noteReading(h.before, time.Now())
+			c.ackMu.Unlock()
+			if c.pace(h.before) {
+				return nil
+			}
 		}
 	}
 	h.batches, h.data = c.queue.take(max)
@@ -110,15 +117,22 @@ func (c *Collector) Handed(h *Handover) {
 	if h == nil || len(h.batches) == 0 {
 		return
 	}
+	var after ack.Counters
+	afterOK := false
 	defer func() {
 		c.ackMu.Lock()
+		if afterOK {
+			// The tracker has the handover by now (Add below), so
+			// the reading after it may be given to the tracker.
+			c.noteReading(after, time.Now())
+		}
 		c.handingSince = time.Time{}
 		c.handEnds++
 		c.ackMu.Unlock()
 	}()
 	outcome := ack.Accepted
 	if h.counted {
-		if after, ok := c.readCounters(); ok {
+		if after, afterOK = c.readCounters(); afterOK {
 			outcome = ack.Classify(h.before, after)
 		}
 	}
