@@ -70,6 +70,7 @@ type options struct {
 	timeout           time.Duration
 	gogc              string
 	memLimit          string
+	maxProcs          string
 	flush             string
 	keepConfig        bool
 	plugin            string
@@ -90,6 +91,7 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 20*time.Minute, "give up after this long without the queue drained")
 	flag.StringVar(&o.gogc, "gogc", "", "GOGC for Fluent Bit's process (the plugin's Go runtime); empty: inherited")
 	flag.StringVar(&o.memLimit, "gomemlimit", "", "GOMEMLIMIT for Fluent Bit's process; empty: inherited")
+	flag.StringVar(&o.maxProcs, "gomaxprocs", "", "GOMAXPROCS for Fluent Bit's process only (not the emulator's); empty: inherited")
 	flag.StringVar(&o.plugin, "plugin", "", "the plugin .so (default: build/in_cloudtrail.so)")
 	flag.BoolVar(&o.keepConfig, "keep-config", false, "print the Fluent Bit configuration used")
 	flag.StringVar(&o.flush, "flush", "1", "Fluent Bit's [SERVICE] flush, in seconds (fractions allowed)")
@@ -207,6 +209,9 @@ func run(o options) error {
 	}
 	if o.memLimit != "" {
 		env = append(env, "GOMEMLIMIT="+o.memLimit)
+	}
+	if o.maxProcs != "" {
+		env = append(env, "GOMAXPROCS="+o.maxProcs)
 	}
 	if fb != "" {
 		port, err := freePort()
