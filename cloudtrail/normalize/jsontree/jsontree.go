@@ -94,7 +94,7 @@ func (t *Tree) Parse(data []byte) error {
 	if err := t.start(data, MaxDepth); err != nil {
 		return err
 	}
-	if _, err := t.value(); err != nil {
+	if _, err := t.value(0, 0); err != nil {
 		return err
 	}
 	t.skipWS()
@@ -118,7 +118,7 @@ func (t *Tree) ParsePrefix(data []byte, maxDepth int) (int, error) {
 	err := t.start(data, min(maxDepth, MaxDepth))
 	if err == nil {
 		t.prefix = true
-		_, err = t.value()
+		_, err = t.value(0, 0)
 		t.prefix = false
 	}
 	switch {
@@ -165,7 +165,17 @@ func (t *Tree) short(msg string) error {
 	return t.errorf("%s", msg)
 }
 
+// skipWS skips insignificant whitespace. CloudTrail writes compact JSON,
+// where the next byte is a token: the first test answers for it without
+// the loop, and keeps skipWS small enough to inline.
 func (t *Tree) skipWS() {
+	if t.pos < len(t.data) && t.data[t.pos] > ' ' {
+		return
+	}
+	t.skipSpace()
+}
+
+func (t *Tree) skipSpace() {
 	for t.pos < len(t.data) {
 		switch t.data[t.pos] {
 		case ' ', '\t', '\n', '\r':
@@ -179,10 +189,29 @@ func (t *Tree) skipWS() {
 	}
 }
 
-// newNode appends a node whose raw text is the span off, n.
-func (t *Tree) newNode(k Kind, off, n int32) int32 {
-	t.Nodes = append(t.Nodes, Node{rawOff: off, rawLen: n, Kind: k, First: None, Next: None})
-	return int32(len(t.Nodes) - 1)
+// newNode appends a node whose raw text is the span off, n and whose
+// member name is the span koff, klen (0, 0 outside an object): the node is
+// written once, with its key.
+//
+// The fields are stored one by one into the slice. append of a Node
+// literal builds the node on the stack and copies it in 16-byte moves,
+// which read back the 4-byte stores just made: the processor cannot
+// forward those and stalls, and that made newNode a sixth of the parse.
+// Every field is written, as the slot may hold a node of an earlier
+// document.
+func (t *Tree) newNode(k Kind, off, n, koff, klen int32) int32 {
+	i := len(t.Nodes)
+	if i < cap(t.Nodes) {
+		t.Nodes = t.Nodes[:i+1]
+	} else {
+		t.Nodes = append(t.Nodes, Node{})
+	}
+	nd := &t.Nodes[i]
+	nd.keyOff, nd.keyLen = koff, klen
+	nd.rawOff, nd.rawLen = off, n
+	nd.Kind, nd.N = k, 0
+	nd.First, nd.Next = None, None
+	return int32(i)
 }
 
 // Key returns the member name of node i when its parent is an object, with
@@ -215,8 +244,9 @@ func (t *Tree) text(off, n int32) []byte {
 	return t.arena[off : off+n : off+n]
 }
 
-// value parses one value at t.pos and returns its node index.
-func (t *Tree) value() (int32, error) {
+// value parses one value at t.pos and returns its node index; koff, klen
+// is its member name when it is in an object.
+func (t *Tree) value(koff, klen int32) (int32, error) {
 	t.skipWS()
 	if t.pos >= len(t.data) {
 		return None, t.short("unexpected end of input")
@@ -224,21 +254,21 @@ func (t *Tree) value() (int32, error) {
 	start := t.pos
 	switch c := t.data[t.pos]; c {
 	case '{':
-		return t.object()
+		return t.object(koff, klen)
 	case '[':
-		return t.array()
+		return t.array(koff, klen)
 	case '"':
 		off, n, err := t.str()
 		if err != nil {
 			return None, err
 		}
-		return t.newNode(String, off, n), nil
+		return t.newNode(String, off, n, koff, klen), nil
 	case 't':
-		return t.literal("true", True)
+		return t.literal("true", True, koff, klen)
 	case 'f':
-		return t.literal("false", False)
+		return t.literal("false", False, koff, klen)
 	case 'n':
-		return t.literal("null", Null)
+		return t.literal("null", Null, koff, klen)
 	default:
 		if c != '-' && (c < '0' || c > '9') {
 			return None, t.errorf("unexpected character %q", c)
@@ -252,30 +282,33 @@ func (t *Tree) value() (int32, error) {
 			}
 			break
 		}
-		return t.newNode(Number, int32(start), int32(t.pos-start)), nil
+		return t.newNode(Number, int32(start), int32(t.pos-start), koff, klen), nil
 	}
 }
 
-func (t *Tree) literal(lit string, k Kind) (int32, error) {
+func (t *Tree) literal(lit string, k Kind, koff, klen int32) (int32, error) {
 	if rest := t.data[t.pos:]; len(rest) < len(lit) && string(rest) == lit[:len(rest)] {
 		return None, t.short("invalid literal")
 	}
 	if len(t.data)-t.pos < len(lit) || string(t.data[t.pos:t.pos+len(lit)]) != lit {
 		return None, t.errorf("invalid literal")
 	}
-	i := t.newNode(k, int32(t.pos), int32(len(lit)))
+	i := t.newNode(k, int32(t.pos), int32(len(lit)), koff, klen)
 	t.pos += len(lit)
 	return i, nil
 }
 
-func (t *Tree) object() (int32, error) {
+// object parses the object at t.pos. Its members are appended right after
+// it, in order, so its first child is always obj+1; the count and the
+// previous sibling are kept in locals and the object's node is written
+// when it closes, rather than updated through t.Nodes for every member.
+func (t *Tree) object(koff, klen int32) (int32, error) {
 	if t.depth++; t.depth > t.limit {
 		return None, t.errorf("nesting deeper than %d", t.limit)
 	}
 	start := t.pos
 	t.pos++ // '{'
-	obj := t.newNode(Object, int32(start), 0)
-	last := None
+	obj := t.newNode(Object, int32(start), 0, koff, klen)
 	t.skipWS()
 	if t.pos < len(t.data) && t.data[t.pos] == '}' {
 		t.pos++
@@ -283,6 +316,7 @@ func (t *Tree) object() (int32, error) {
 		t.depth--
 		return obj, nil
 	}
+	last, n := None, int32(0)
 	for {
 		t.skipWS()
 		if t.pos >= len(t.data) {
@@ -303,18 +337,15 @@ func (t *Tree) object() (int32, error) {
 			return None, t.errorf("expected ':'")
 		}
 		t.pos++
-		v, err := t.value()
+		v, err := t.value(koff, klen)
 		if err != nil {
 			return None, err
 		}
-		t.Nodes[v].keyOff, t.Nodes[v].keyLen = koff, klen
-		if last == None {
-			t.Nodes[obj].First = v
-		} else {
+		if last != None {
 			t.Nodes[last].Next = v
 		}
 		last = v
-		t.Nodes[obj].N++
+		n++
 		t.skipWS()
 		if t.pos >= len(t.data) {
 			return None, t.short("unterminated object")
@@ -324,7 +355,9 @@ func (t *Tree) object() (int32, error) {
 			t.pos++
 		case '}':
 			t.pos++
-			t.Nodes[obj].rawLen = int32(t.pos - start)
+			o := &t.Nodes[obj]
+			o.rawLen = int32(t.pos - start)
+			o.N, o.First = n, obj+1
 			t.depth--
 			return obj, nil
 		default:
@@ -333,14 +366,14 @@ func (t *Tree) object() (int32, error) {
 	}
 }
 
-func (t *Tree) array() (int32, error) {
+// array parses the array at t.pos, the way object does.
+func (t *Tree) array(koff, klen int32) (int32, error) {
 	if t.depth++; t.depth > t.limit {
 		return None, t.errorf("nesting deeper than %d", t.limit)
 	}
 	start := t.pos
 	t.pos++ // '['
-	arr := t.newNode(Array, int32(start), 0)
-	last := None
+	arr := t.newNode(Array, int32(start), 0, koff, klen)
 	t.skipWS()
 	if t.pos < len(t.data) && t.data[t.pos] == ']' {
 		t.pos++
@@ -348,18 +381,17 @@ func (t *Tree) array() (int32, error) {
 		t.depth--
 		return arr, nil
 	}
+	last, n := None, int32(0)
 	for {
-		v, err := t.value()
+		v, err := t.value(0, 0)
 		if err != nil {
 			return None, err
 		}
-		if last == None {
-			t.Nodes[arr].First = v
-		} else {
+		if last != None {
 			t.Nodes[last].Next = v
 		}
 		last = v
-		t.Nodes[arr].N++
+		n++
 		t.skipWS()
 		if t.pos >= len(t.data) {
 			return None, t.short("unterminated array")
@@ -369,7 +401,9 @@ func (t *Tree) array() (int32, error) {
 			t.pos++
 		case ']':
 			t.pos++
-			t.Nodes[arr].rawLen = int32(t.pos - start)
+			a := &t.Nodes[arr]
+			a.rawLen = int32(t.pos - start)
+			a.N, a.First = n, arr+1
 			t.depth--
 			return arr, nil
 		default:
