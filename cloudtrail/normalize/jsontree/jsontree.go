@@ -11,9 +11,10 @@
 package jsontree
 
 import (
-	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -418,32 +419,60 @@ func (t *Tree) array(koff, klen int32) (int32, error) {
 func (t *Tree) str() (off, n int32, err error) {
 	t.pos++
 	start := t.pos
-	// IndexByte is vectorized; most strings have no escapes, so finding the
-	// closing quote and checking the span for a backslash is the fast path.
-	q := bytes.IndexByte(t.data[start:], '"')
-	if q < 0 {
+	// One scan finds the first quote or backslash. Most strings have no
+	// escapes, so that is their closing quote: each string is read once.
+	// Two bytes.IndexByte calls (the quote, then a backslash over the
+	// span) cost more in calls than in scanning for the short keys and
+	// values (11 bytes is the median) that make up most of an event.
+	i := quoteOrBackslash(t.data, start)
+	if i >= len(t.data) {
 		return 0, 0, t.short("unterminated string")
 	}
-	if bytes.IndexByte(t.data[start:start+q], '\\') >= 0 {
-		return t.strEscaped(start)
+	if t.data[i] == '\\' {
+		return t.strEscaped(start, i)
 	}
-	t.pos = start + q + 1
-	return int32(start), int32(q), nil
+	t.pos = i + 1
+	return int32(start), int32(i - start), nil
 }
 
-func (t *Tree) strEscaped(start int) (off, n int32, err error) {
-	// Find the closing quote first, then decode the whole span at once.
-	i := start
-	for i < len(t.data) {
-		c := t.data[i]
-		if c == '\\' {
-			i += 2
-			continue
+// Masks for quoteOrBackslash: a byte repeated in every lane of a word.
+const (
+	lanes01   = 0x0101010101010101
+	lanes80   = 0x8080808080808080
+	lanesQuot = '"' * lanes01
+	lanesBack = '\\' * lanes01
+)
+
+// quoteOrBackslash returns the index of the first '"' or '\\' in s at or
+// after i, or len(s) when there is none. It tests eight bytes at a time:
+// x^lanesQuot has a zero byte where x has a quote, and for a word v,
+// (v-lanes01) &^ v & lanes80 sets the high bit of each zero byte of v. That
+// test can also flag a byte above a zero byte (through the borrow of the
+// subtraction) but never one below the lowest zero byte, so the lowest
+// flagged byte of the two tests is the first match.
+func quoteOrBackslash(s []byte, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64(s[i:])
+		q, b := x^lanesQuot, x^lanesBack
+		if m := ((q - lanes01) &^ q & lanes80) | ((b - lanes01) &^ b & lanes80); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
 		}
-		if c == '"' {
-			break
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' {
+			return i
 		}
-		i++
+	}
+	return len(s)
+}
+
+// strEscaped parses the rest of a string whose text starts at start and
+// has its first backslash at esc: it finds the closing quote, stepping over
+// each escaped character, then decodes the whole span at once.
+func (t *Tree) strEscaped(start, esc int) (off, n int32, err error) {
+	i := esc
+	for i < len(t.data) && t.data[i] == '\\' {
+		i = quoteOrBackslash(t.data, i+2)
 	}
 	if i >= len(t.data) {
 		return 0, 0, t.short("unterminated string")
@@ -464,9 +493,16 @@ func (t *Tree) strEscaped(start int) (off, n int32, err error) {
 // encoding/json does. ok is false on a malformed escape.
 func AppendUnescape(dst, s []byte) (_ []byte, ok bool) {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '\\' {
-			dst = append(dst, c)
+		if s[i] != '\\' {
+			// Copy the plain text up to the next backslash at once. A
+			// quote is plain text here (the parser passes none, other
+			// callers may), so the scan goes on past it.
+			j := quoteOrBackslash(s, i+1)
+			for j < len(s) && s[j] == '"' {
+				j = quoteOrBackslash(s, j+1)
+			}
+			dst = append(dst, s[i:j]...)
+			i = j - 1
 			continue
 		}
 		i++
