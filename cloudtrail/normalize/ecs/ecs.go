@@ -43,6 +43,8 @@ type encoder struct {
 	// buckets is hashOrder's scratch: the HashMap bucket of each member.
 	buckets []uint32
 	f       fields
+	// id is the userIdentity members the mapping reads.
+	id common.Identity
 }
 
 type fields struct {
@@ -82,6 +84,7 @@ func (e *encoder) encode(dst []byte, src *record.Source) ([]byte, error) {
 		return dst, ErrNotObject
 	}
 	e.index()
+	e.id.Index(&e.t, e.f.userIdentity)
 	e.markGone()
 	et, _ := e.t.Str(e.f.eventTime)
 	ts, timeOK := common.EventTime(et, e.f.eventTime >= 0, src)
@@ -168,9 +171,8 @@ func (e *encoder) index() {
 
 func (e *encoder) body(ts time.Time, src *record.Source) {
 	t, w, f := &e.t, &e.w, &e.f
-	ui := f.userIdentity
 	name, _ := e.nonEmpty(f.eventName)
-	uiType, _ := e.nonEmpty(t.Get(ui, "type"))
+	uiType, _ := e.nonEmpty(e.id.Type)
 
 	e.tmp = common.AppendMillisUTC(e.tmp[:0], ts)
 	w.Str("@timestamp", e.tmp)
@@ -236,7 +238,7 @@ func (e *encoder) body(ts time.Time, src *record.Source) {
 	if s, ok := e.nonEmpty(f.awsRegion); ok {
 		w.Str("region", s)
 	}
-	if s, ok := e.nonEmpty(t.Get(ui, "accountId")); ok {
+	if s, ok := e.nonEmpty(e.id.AccountID); ok {
 		w.OpenMap("account")
 		w.Str("id", s)
 		w.Close()
@@ -306,18 +308,17 @@ func (e *encoder) body(ts time.Time, src *record.Source) {
 // user writes user.* and collects related.user.
 func (e *encoder) user(name, uiType []byte) {
 	t, w, f := &e.t, &e.w, &e.f
-	ui := f.userIdentity
 	rq, rs := f.requestParameters, f.responseElements
 	e.rel = e.rel[:0]
 	w.OpenMap("user")
-	id, okID := e.nonEmpty(t.Get(ui, "principalId"))
+	id, okID := e.nonEmpty(e.id.PrincipalID)
 	if !okID && string(uiType) == "IdentityCenterUser" {
-		id, okID = e.nonEmpty(t.Path(ui, "onBehalfOf", "userId"))
+		id, okID = e.nonEmpty(t.Path(e.id.OnBehalfOf, "userId"))
 	}
-	uname, okName := e.nonEmpty(t.Get(ui, "userName"))
+	uname, okName := e.nonEmpty(e.id.UserName)
 	if string(uiType) == "AssumedRole" || string(uiType) == "FederatedUser" {
 		// For roles Elastic names the user after the role, not the session.
-		if s, ok := e.nonEmpty(t.Path(ui, "sessionContext", "sessionIssuer", "userName")); ok {
+		if s, ok := e.nonEmpty(t.Path(e.id.SessionContext, "sessionIssuer", "userName")); ok {
 			uname, okName = s, true
 		}
 	}
@@ -325,7 +326,7 @@ func (e *encoder) user(name, uiType []byte) {
 		uname, okName = e.nonEmpty(t.Get(f.additionalEventData, "UserName"))
 	}
 	var session []byte
-	if arn, ok := e.nonEmpty(t.Get(ui, "arn")); ok {
+	if arn, ok := e.nonEmpty(e.id.ARN); ok {
 		session = sessionName(arn)
 	}
 	if len(session) > 0 {
@@ -419,7 +420,6 @@ func (e *encoder) tls() {
 
 func (e *encoder) aws(name, uiType []byte) {
 	t, w, f := &e.t, &e.w, &e.f
-	ui := f.userIdentity
 	w.OpenMap("aws")
 	w.OpenMap("cloudtrail")
 	str := func(k string, i int32) {
@@ -461,11 +461,11 @@ func (e *encoder) aws(name, uiType []byte) {
 
 	// user_identity.*
 	w.OpenMap("user_identity")
-	str("type", t.Get(ui, "type"))
-	str("arn", t.Get(ui, "arn"))
-	str("access_key_id", t.Get(ui, "accessKeyId"))
-	str("invoked_by", t.Get(ui, "invokedBy"))
-	sc := t.Get(ui, "sessionContext")
+	str("type", e.id.Type)
+	str("arn", e.id.ARN)
+	str("access_key_id", e.id.AccessKeyID)
+	str("invoked_by", e.id.InvokedBy)
+	sc := e.id.SessionContext
 	w.OpenMap("session_context")
 	str("mfa_authenticated", t.Path(sc, "attributes", "mfaAuthenticated"))
 	if s, ok := e.nonEmpty(t.Path(sc, "attributes", "creationDate")); ok {
@@ -522,7 +522,7 @@ func (e *encoder) aws(name, uiType []byte) {
 
 	// Bodies: Java text plus flattened object.
 	skipUser := ""
-	if string(name) == "UserAuthentication" && t.Get(ui, "userName") < 0 {
+	if string(name) == "UserAuthentication" && e.id.UserName < 0 {
 		skipUser = "UserName" // moved to user.name
 	}
 	type body struct {

@@ -75,6 +75,8 @@ type encoder struct {
 	key  []byte // dotted path being built for unmapped
 	tmp  []byte // compact JSON text, time text
 	f    fields
+	// id is the userIdentity members the mapping reads.
+	id common.Identity
 
 	// Values written above that observables repeat.
 	obsIP, obsDomain, obsActorName, obsUserName []byte
@@ -131,6 +133,7 @@ func (e *encoder) encode(dst []byte, src *record.Source) ([]byte, error) {
 		clear(e.used)
 	}
 	e.index()
+	e.id.Index(&e.t, e.f.userIdentity)
 	e.used[0] = false
 
 	et, _ := e.t.Str(e.f.eventTime)
@@ -446,41 +449,41 @@ func (e *encoder) actor() {
 	if t.Kind(ui) != jsontree.Object {
 		return
 	}
-	sc := t.Get(ui, "sessionContext")
+	sc := e.id.SessionContext
 	w.OpenMap("actor")
 
 	w.OpenMap("user")
-	if s, ok := e.str(t.Get(ui, "type")); ok {
+	if s, ok := e.str(e.id.Type); ok {
 		w.Str("type", s)
 	}
-	if s, ok := e.str(t.Get(ui, "arn")); ok {
+	if s, ok := e.str(e.id.ARN); ok {
 		w.Str("uid", s)
 	}
-	pid, okPid := e.str(t.Get(ui, "principalId"))
+	pid, okPid := e.str(e.id.PrincipalID)
 	if okPid && len(pid) > 0 {
 		w.Str("uid_alt", pid)
-	} else if s, ok := e.str(t.Path(ui, "onBehalfOf", "userId")); ok {
+	} else if s, ok := e.str(t.Path(e.id.OnBehalfOf, "userId")); ok {
 		// IAM Identity Center users have no principalId of their own.
 		w.Str("uid_alt", s)
 	} else if okPid {
 		w.Str("uid_alt", pid)
 	}
 	e.obsActorName = nil
-	if s, ok := e.str(t.Get(ui, "userName")); ok {
+	if s, ok := e.str(e.id.UserName); ok {
 		w.Str("name", s)
 		e.obsActorName = s
 	} else if s, ok := e.str(t.Get(f.additionalEventData, "UserName")); ok {
 		w.Str("name", s)
 		e.obsActorName = s
 	}
-	if s, ok := e.str(t.Get(ui, "accessKeyId")); ok && len(s) > 0 {
+	if s, ok := e.str(e.id.AccessKeyID); ok && len(s) > 0 {
 		w.Str("credential_uid", s)
-	} else if s2, ok2 := e.str(t.Get(ui, "credentialId")); ok2 {
+	} else if s2, ok2 := e.str(e.id.CredentialID); ok2 {
 		w.Str("credential_uid", s2)
 	} else if ok {
 		w.Str("credential_uid", s)
 	}
-	if s, ok := e.str(t.Get(ui, "accountId")); ok {
+	if s, ok := e.str(e.id.AccountID); ok {
 		w.OpenMap("account")
 		w.Str("uid", s)
 		w.Close()
@@ -509,7 +512,7 @@ func (e *encoder) actor() {
 	}
 	w.Close()
 
-	if s, ok := e.str(t.Get(ui, "invokedBy")); ok {
+	if s, ok := e.str(e.id.InvokedBy); ok {
 		w.Str("invoked_by", s)
 		if e.v15 {
 			// invoked_by is deprecated since OCSF 1.2 in favour of app_name;
@@ -521,10 +524,10 @@ func (e *encoder) actor() {
 	w.OpenMap("idp")
 	if s, ok := e.str(t.Path(sc, "webIdFederationData", "federatedProvider")); ok {
 		w.Str("name", s)
-	} else if s, ok := e.str(t.Get(ui, "identityProvider")); ok {
+	} else if s, ok := e.str(e.id.IdentityProvider); ok {
 		w.Str("name", s)
 	}
-	if s, ok := e.str(t.Path(ui, "onBehalfOf", "identityStoreArn")); ok {
+	if s, ok := e.str(t.Path(e.id.OnBehalfOf, "identityStoreArn")); ok {
 		w.Str("uid", s)
 	}
 	w.Close()
@@ -619,7 +622,6 @@ func (e *encoder) resources() {
 // is_mfa and dst_endpoint.
 func (e *encoder) authentication(name []byte) {
 	t, w, f := &e.t, &e.w, &e.f
-	ui := f.userIdentity
 	w.OpenMap("user")
 	if len(name) >= 10 && string(name[:10]) == "AssumeRole" {
 		// The subject of AssumeRole* is the role being assumed.
@@ -631,10 +633,10 @@ func (e *encoder) authentication(name []byte) {
 			e.obsUserName = s
 		}
 	} else {
-		if s, ok := t.Str(t.Get(ui, "arn")); ok {
+		if s, ok := t.Str(e.id.ARN); ok {
 			w.Str("uid", s)
 		}
-		if s, ok := t.Str(t.Get(ui, "principalId")); ok {
+		if s, ok := t.Str(e.id.PrincipalID); ok {
 			w.Str("uid_alt", s)
 		}
 	}
@@ -674,8 +676,8 @@ func (e *encoder) accountChange() {
 	if !okUID && !okName {
 		// No target named in the call: the caller changed itself (for
 		// example ChangePassword).
-		uid, okUID = t.Str(t.Get(f.userIdentity, "principalId"))
-		name, okName = t.Str(t.Get(f.userIdentity, "userName"))
+		uid, okUID = t.Str(e.id.PrincipalID)
+		name, okName = t.Str(e.id.UserName)
 	}
 	if okUID {
 		w.Str("uid", uid)
