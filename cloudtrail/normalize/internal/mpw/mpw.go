@@ -76,6 +76,14 @@ func (w *Writer) KeyBytes(k []byte) {
 
 // str appends the msgpack string s.
 func (w *Writer) str(s string) {
+	if len(s) < 32 {
+		// A fixstr, as most keys and values are: header and text are
+		// written into one extension of w.B.
+		n := w.room(1 + len(s))
+		w.B[n] = 0xa0 | byte(len(s))
+		copy(w.B[n+1:], s)
+		return
+	}
 	w.strHeader(len(s))
 	n := w.room(len(s))
 	copy(w.B[n:], s)
@@ -83,9 +91,34 @@ func (w *Writer) str(s string) {
 
 // strBytes appends the msgpack string s.
 func (w *Writer) strBytes(s []byte) {
+	if len(s) < 32 {
+		n := w.room(1 + len(s))
+		w.B[n] = 0xa0 | byte(len(s))
+		copy(w.B[n+1:], s)
+		return
+	}
 	w.strHeader(len(s))
 	n := w.room(len(s))
 	copy(w.B[n:], s)
+}
+
+// keyStr appends key k and string value v, counting one entry. When both
+// are fixstrs, as they mostly are, they are written into one extension of
+// w.B.
+func (w *Writer) keyStr(k, v string) {
+	w.count()
+	if len(k) < 32 && len(v) < 32 {
+		n := w.room(2 + len(k) + len(v))
+		b := w.B[n:]
+		b[0] = 0xa0 | byte(len(k))
+		copy(b[1:], k)
+		b = b[1+len(k):]
+		b[0] = 0xa0 | byte(len(v))
+		copy(b[1:], v)
+		return
+	}
+	w.str(k)
+	w.str(v)
 }
 
 // strHeader is msgpack.AppendStringHeader.
@@ -192,21 +225,22 @@ func (w *Writer) close(dropEmpty bool) {
 
 // Str writes key k with string value v.
 func (w *Writer) Str(k string, v []byte) {
-	w.Key(k)
-	w.strBytes(v)
+	w.keyStr(k, view(v))
 }
 
 // StrS writes key k with string value v.
 func (w *Writer) StrS(k string, v string) {
-	w.Key(k)
-	w.str(v)
+	w.keyStr(k, v)
 }
 
 // StrB writes key k, given as bytes, with string value v.
 func (w *Writer) StrB(k, v []byte) {
-	w.KeyBytes(k)
-	w.strBytes(v)
+	w.keyStr(view(k), view(v))
 }
+
+// view is b as a string, without a copy, for the writes above, which only
+// copy it into w.B.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // StrIf writes key k with v when v is present (non-nil).
 func (w *Writer) StrIf(k string, v []byte) {
