@@ -95,10 +95,10 @@ func (t *Tree) Parse(data []byte) error {
 	if err := t.start(data, MaxDepth); err != nil {
 		return err
 	}
-	if _, err := t.value(0, 0); err != nil {
+	if _, err := t.parseRoot(); err != nil {
 		return err
 	}
-	t.skipWS()
+	t.pos = t.skip(t.pos)
 	if t.pos != len(t.data) {
 		return t.errorf("unexpected data after the value")
 	}
@@ -119,7 +119,7 @@ func (t *Tree) ParsePrefix(data []byte, maxDepth int) (int, error) {
 	err := t.start(data, min(maxDepth, MaxDepth))
 	if err == nil {
 		t.prefix = true
-		_, err = t.value(0, 0)
+		_, err = t.parseRoot()
 		t.prefix = false
 	}
 	switch {
@@ -166,28 +166,30 @@ func (t *Tree) short(msg string) error {
 	return t.errorf("%s", msg)
 }
 
-// skipWS skips insignificant whitespace. CloudTrail writes compact JSON,
-// where the next byte is a token: the first test answers for it without
-// the loop, and keeps skipWS small enough to inline.
-func (t *Tree) skipWS() {
-	if t.pos < len(t.data) && t.data[t.pos] > ' ' {
-		return
+// skip returns the position of the first byte at or after pos that is
+// not insignificant whitespace. CloudTrail writes compact JSON, where that
+// is pos itself: the first test answers for it without the loop, and keeps
+// skip small enough to inline.
+func (t *Tree) skip(pos int) int {
+	if pos < len(t.data) && t.data[pos] > ' ' {
+		return pos
 	}
-	t.skipSpace()
+	return t.skipSpace(pos)
 }
 
-func (t *Tree) skipSpace() {
-	for t.pos < len(t.data) {
-		switch t.data[t.pos] {
+func (t *Tree) skipSpace(pos int) int {
+	for pos < len(t.data) {
+		switch t.data[pos] {
 		case ' ', '\t', '\n', '\r':
-			t.pos++
+			pos++
 			if t.depth > 0 {
 				t.spaced = true
 			}
 		default:
-			return
+			return pos
 		}
 	}
+	return pos
 }
 
 // newNode appends a node whose raw text is the span off, n and whose
@@ -245,180 +247,206 @@ func (t *Tree) text(off, n int32) []byte {
 	return t.arena[off : off+n : off+n]
 }
 
-// value parses one value at t.pos and returns its node index; koff, klen
-// is its member name when it is in an object.
-func (t *Tree) value(koff, klen int32) (int32, error) {
-	t.skipWS()
-	if t.pos >= len(t.data) {
-		return None, t.short("unexpected end of input")
+// The parsing functions below take the position to parse at and return
+// the position after what they parsed, rather than moving t.pos: in a
+// register, the position is not stored and loaded back for every token,
+// a chain of dependent memory accesses through the whole document. t.pos
+// is set only where an error is reported (errorf and short give it as the
+// offset) and at the end of the document.
+
+// parseRoot parses the document's value at t.pos and leaves t.pos after
+// it.
+func (t *Tree) parseRoot() (int32, error) {
+	i, pos, err := t.value(t.pos, 0, 0)
+	if err == nil {
+		t.pos = pos
 	}
-	start := t.pos
-	switch c := t.data[t.pos]; c {
+	return i, err
+}
+
+// value parses one value at pos and returns its node index; koff, klen
+// is its member name when it is in an object.
+func (t *Tree) value(pos int, koff, klen int32) (int32, int, error) {
+	pos = t.skip(pos)
+	if pos >= len(t.data) {
+		t.pos = pos
+		return None, pos, t.short("unexpected end of input")
+	}
+	switch c := t.data[pos]; c {
 	case '{':
-		return t.object(koff, klen)
+		return t.object(pos, koff, klen)
 	case '[':
-		return t.array(koff, klen)
+		return t.array(pos, koff, klen)
 	case '"':
-		off, n, err := t.str()
+		off, n, end, err := t.str(pos)
 		if err != nil {
-			return None, err
+			return None, pos, err
 		}
-		return t.newNode(String, off, n, koff, klen), nil
+		return t.newNode(String, off, n, koff, klen), end, nil
 	case 't':
-		return t.literal("true", True, koff, klen)
+		return t.literal(pos, "true", True, koff, klen)
 	case 'f':
-		return t.literal("false", False, koff, klen)
+		return t.literal(pos, "false", False, koff, klen)
 	case 'n':
-		return t.literal("null", Null, koff, klen)
+		return t.literal(pos, "null", Null, koff, klen)
 	default:
 		if c != '-' && (c < '0' || c > '9') {
-			return None, t.errorf("unexpected character %q", c)
+			t.pos = pos
+			return None, pos, t.errorf("unexpected character %q", c)
 		}
-		t.pos++
-		for t.pos < len(t.data) {
-			c := t.data[t.pos]
+		start := pos
+		pos++
+		for pos < len(t.data) {
+			c := t.data[pos]
 			if (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-' {
-				t.pos++
+				pos++
 				continue
 			}
 			break
 		}
-		return t.newNode(Number, int32(start), int32(t.pos-start), koff, klen), nil
+		return t.newNode(Number, int32(start), int32(pos-start), koff, klen), pos, nil
 	}
 }
 
-func (t *Tree) literal(lit string, k Kind, koff, klen int32) (int32, error) {
-	if rest := t.data[t.pos:]; len(rest) < len(lit) && string(rest) == lit[:len(rest)] {
-		return None, t.short("invalid literal")
+func (t *Tree) literal(pos int, lit string, k Kind, koff, klen int32) (int32, int, error) {
+	if rest := t.data[pos:]; len(rest) < len(lit) && string(rest) == lit[:len(rest)] {
+		t.pos = pos
+		return None, pos, t.short("invalid literal")
 	}
-	if len(t.data)-t.pos < len(lit) || string(t.data[t.pos:t.pos+len(lit)]) != lit {
-		return None, t.errorf("invalid literal")
+	if len(t.data)-pos < len(lit) || string(t.data[pos:pos+len(lit)]) != lit {
+		t.pos = pos
+		return None, pos, t.errorf("invalid literal")
 	}
-	i := t.newNode(k, int32(t.pos), int32(len(lit)), koff, klen)
-	t.pos += len(lit)
-	return i, nil
+	i := t.newNode(k, int32(pos), int32(len(lit)), koff, klen)
+	return i, pos + len(lit), nil
 }
 
-// object parses the object at t.pos. Its members are appended right after
+// object parses the object at pos. Its members are appended right after
 // it, in order, so its first child is always obj+1; the count and the
 // previous sibling are kept in locals and the object's node is written
 // when it closes, rather than updated through t.Nodes for every member.
-func (t *Tree) object(koff, klen int32) (int32, error) {
+func (t *Tree) object(pos int, koff, klen int32) (int32, int, error) {
 	if t.depth++; t.depth > t.limit {
-		return None, t.errorf("nesting deeper than %d", t.limit)
+		t.pos = pos
+		return None, pos, t.errorf("nesting deeper than %d", t.limit)
 	}
-	start := t.pos
-	t.pos++ // '{'
+	start := pos
 	obj := t.newNode(Object, int32(start), 0, koff, klen)
-	t.skipWS()
-	if t.pos < len(t.data) && t.data[t.pos] == '}' {
-		t.pos++
-		t.Nodes[obj].rawLen = int32(t.pos - start)
+	pos = t.skip(pos + 1) // after '{'
+	if pos < len(t.data) && t.data[pos] == '}' {
+		pos++
+		t.Nodes[obj].rawLen = int32(pos - start)
 		t.depth--
-		return obj, nil
+		return obj, pos, nil
 	}
 	last, n := None, int32(0)
 	for {
-		t.skipWS()
-		if t.pos >= len(t.data) {
-			return None, t.short("expected a member name")
+		pos = t.skip(pos)
+		if pos >= len(t.data) {
+			t.pos = pos
+			return None, pos, t.short("expected a member name")
 		}
-		if t.data[t.pos] != '"' {
-			return None, t.errorf("expected a member name")
+		if t.data[pos] != '"' {
+			t.pos = pos
+			return None, pos, t.errorf("expected a member name")
 		}
-		koff, klen, err := t.str()
+		koff, klen, end, err := t.str(pos)
 		if err != nil {
-			return None, err
+			return None, pos, err
 		}
-		t.skipWS()
-		if t.pos >= len(t.data) {
-			return None, t.short("expected ':'")
+		pos = t.skip(end)
+		if pos >= len(t.data) {
+			t.pos = pos
+			return None, pos, t.short("expected ':'")
 		}
-		if t.data[t.pos] != ':' {
-			return None, t.errorf("expected ':'")
+		if t.data[pos] != ':' {
+			t.pos = pos
+			return None, pos, t.errorf("expected ':'")
 		}
-		t.pos++
-		v, err := t.value(koff, klen)
+		v, end, err := t.value(pos+1, koff, klen)
 		if err != nil {
-			return None, err
+			return None, pos, err
 		}
 		if last != None {
 			t.Nodes[last].Next = v
 		}
 		last = v
 		n++
-		t.skipWS()
-		if t.pos >= len(t.data) {
-			return None, t.short("unterminated object")
+		pos = t.skip(end)
+		if pos >= len(t.data) {
+			t.pos = pos
+			return None, pos, t.short("unterminated object")
 		}
-		switch t.data[t.pos] {
+		switch t.data[pos] {
 		case ',':
-			t.pos++
+			pos++
 		case '}':
-			t.pos++
+			pos++
 			o := &t.Nodes[obj]
-			o.rawLen = int32(t.pos - start)
+			o.rawLen = int32(pos - start)
 			o.N, o.First = n, obj+1
 			t.depth--
-			return obj, nil
+			return obj, pos, nil
 		default:
-			return None, t.errorf("expected ',' or '}'")
+			t.pos = pos
+			return None, pos, t.errorf("expected ',' or '}'")
 		}
 	}
 }
 
-// array parses the array at t.pos, the way object does.
-func (t *Tree) array(koff, klen int32) (int32, error) {
+// array parses the array at pos, the way object does.
+func (t *Tree) array(pos int, koff, klen int32) (int32, int, error) {
 	if t.depth++; t.depth > t.limit {
-		return None, t.errorf("nesting deeper than %d", t.limit)
+		t.pos = pos
+		return None, pos, t.errorf("nesting deeper than %d", t.limit)
 	}
-	start := t.pos
-	t.pos++ // '['
+	start := pos
 	arr := t.newNode(Array, int32(start), 0, koff, klen)
-	t.skipWS()
-	if t.pos < len(t.data) && t.data[t.pos] == ']' {
-		t.pos++
-		t.Nodes[arr].rawLen = int32(t.pos - start)
+	pos = t.skip(pos + 1) // after '['
+	if pos < len(t.data) && t.data[pos] == ']' {
+		pos++
+		t.Nodes[arr].rawLen = int32(pos - start)
 		t.depth--
-		return arr, nil
+		return arr, pos, nil
 	}
 	last, n := None, int32(0)
 	for {
-		v, err := t.value(0, 0)
+		v, end, err := t.value(pos, 0, 0)
 		if err != nil {
-			return None, err
+			return None, pos, err
 		}
 		if last != None {
 			t.Nodes[last].Next = v
 		}
 		last = v
 		n++
-		t.skipWS()
-		if t.pos >= len(t.data) {
-			return None, t.short("unterminated array")
+		pos = t.skip(end)
+		if pos >= len(t.data) {
+			t.pos = pos
+			return None, pos, t.short("unterminated array")
 		}
-		switch t.data[t.pos] {
+		switch t.data[pos] {
 		case ',':
-			t.pos++
+			pos++
 		case ']':
-			t.pos++
+			pos++
 			a := &t.Nodes[arr]
-			a.rawLen = int32(t.pos - start)
+			a.rawLen = int32(pos - start)
 			a.N, a.First = n, arr+1
 			t.depth--
-			return arr, nil
+			return arr, pos, nil
 		default:
-			return None, t.errorf("expected ',' or ']'")
+			t.pos = pos
+			return None, pos, t.errorf("expected ',' or ']'")
 		}
 	}
 }
 
-// str parses a string at t.pos (on the opening quote) and returns the span
-// of its decoded text: in the input when there are no escapes, else in the
-// arena.
-func (t *Tree) str() (off, n int32, err error) {
-	t.pos++
-	start := t.pos
+// str parses a string at pos (on the opening quote) and returns the span
+// of its decoded text, in the input when there are no escapes, else in the
+// arena, and the position after the closing quote.
+func (t *Tree) str(pos int) (off, n int32, end int, err error) {
+	start := pos + 1
 	// One scan finds the first quote or backslash. Most strings have no
 	// escapes, so that is their closing quote: each string is read once.
 	// Two bytes.IndexByte calls (the quote, then a backslash over the
@@ -426,13 +454,13 @@ func (t *Tree) str() (off, n int32, err error) {
 	// values (11 bytes is the median) that make up most of an event.
 	i := quoteOrBackslash(t.data, start)
 	if i >= len(t.data) {
-		return 0, 0, t.short("unterminated string")
+		t.pos = start
+		return 0, 0, 0, t.short("unterminated string")
 	}
 	if t.data[i] == '\\' {
 		return t.strEscaped(start, i)
 	}
-	t.pos = i + 1
-	return int32(start), int32(i - start), nil
+	return int32(start), int32(i - start), i + 1, nil
 }
 
 // Masks for quoteOrBackslash: a byte repeated in every lane of a word.
@@ -469,23 +497,23 @@ func quoteOrBackslash(s []byte, i int) int {
 // strEscaped parses the rest of a string whose text starts at start and
 // has its first backslash at esc: it finds the closing quote, stepping over
 // each escaped character, then decodes the whole span at once.
-func (t *Tree) strEscaped(start, esc int) (off, n int32, err error) {
+func (t *Tree) strEscaped(start, esc int) (off, n int32, end int, err error) {
 	i := esc
 	for i < len(t.data) && t.data[i] == '\\' {
 		i = quoteOrBackslash(t.data, i+2)
 	}
 	if i >= len(t.data) {
-		return 0, 0, t.short("unterminated string")
+		t.pos = start
+		return 0, 0, 0, t.short("unterminated string")
 	}
 	a := len(t.arena)
 	var ok bool
 	t.arena, ok = AppendUnescape(t.arena, t.data[start:i])
 	if !ok {
 		t.pos = start
-		return 0, 0, t.errorf("invalid escape in string")
+		return 0, 0, 0, t.errorf("invalid escape in string")
 	}
-	t.pos = i + 1
-	return ^int32(a), int32(len(t.arena) - a), nil
+	return ^int32(a), int32(len(t.arena) - a), i + 1, nil
 }
 
 // AppendUnescape appends the decoded form of the JSON string body s (the
