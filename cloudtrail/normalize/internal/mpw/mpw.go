@@ -18,8 +18,10 @@ import (
 type frame struct {
 	hdr    int // offset of the 1-byte header placeholder
 	keyOff int // offset of the key that introduced this container, or -1
-	n      int
-	arr    bool
+	// n is the entry count of the enclosing container, saved while this
+	// one is open (Writer.n counts this one's).
+	n   int
+	arr bool
 }
 
 // Writer appends to B. Containers are opened with a one-byte fixmap/fixarray
@@ -29,12 +31,17 @@ type frame struct {
 type Writer struct {
 	B     []byte
 	stack []frame
+	// n counts the entries of the innermost open container: every key
+	// and element adds one, and a field of its own is cheaper to count
+	// in than the top of stack.
+	n int
 }
 
 // Reset starts writing at the end of b.
 func (w *Writer) Reset(b []byte) {
 	w.B = b
 	w.stack = w.stack[:0]
+	w.n = 0
 }
 
 // Depth is the number of open containers.
@@ -47,11 +54,9 @@ func (w *Writer) Depth() int { return len(w.stack) }
 // be written as JSON text instead (AppendNode does so).
 func (w *Writer) Level() int { return len(w.stack) + 2 }
 
-func (w *Writer) count() {
-	if n := len(w.stack); n > 0 {
-		w.stack[n-1].n++
-	}
-}
+// count counts one entry in the innermost open container. Outside any
+// container the count is kept too, and never read.
+func (w *Writer) count() { w.n++ }
 
 // Key appends a map key. It counts one entry in the enclosing map.
 func (w *Writer) Key(k string) {
@@ -147,7 +152,8 @@ func (w *Writer) room(n int) int {
 }
 
 func (w *Writer) open(arr bool, keyOff int) {
-	w.stack = append(w.stack, frame{hdr: len(w.B), keyOff: keyOff, arr: arr})
+	w.stack = append(w.stack, frame{hdr: len(w.B), keyOff: keyOff, n: w.n, arr: arr})
+	w.n = 0
 	w.B = append(w.B, 0)
 }
 
@@ -184,23 +190,23 @@ func (w *Writer) CloseKeep() { w.close(false) }
 func (w *Writer) close(dropEmpty bool) {
 	f := w.stack[len(w.stack)-1]
 	w.stack = w.stack[:len(w.stack)-1]
-	if f.n == 0 && dropEmpty && f.keyOff >= 0 {
+	n := w.n
+	w.n = f.n
+	if n == 0 && dropEmpty && f.keyOff >= 0 {
 		w.B = w.B[:f.keyOff]
-		if n := len(w.stack); n > 0 {
-			w.stack[n-1].n--
-		}
+		w.n-- // the key counted in the enclosing container
 		return
 	}
 	var extra int
 	switch {
-	case f.n < 16:
+	case n < 16:
 		if f.arr {
-			w.B[f.hdr] = 0x90 | byte(f.n)
+			w.B[f.hdr] = 0x90 | byte(n)
 		} else {
-			w.B[f.hdr] = 0x80 | byte(f.n)
+			w.B[f.hdr] = 0x80 | byte(n)
 		}
 		return
-	case f.n <= math.MaxUint16:
+	case n <= math.MaxUint16:
 		extra = 2
 	default:
 		extra = 4
@@ -209,7 +215,6 @@ func (w *Writer) close(dropEmpty bool) {
 	w.B = append(w.B, make([]byte, extra)...)
 	copy(w.B[f.hdr+1+extra:], w.B[f.hdr+1:end])
 	h := w.B[f.hdr : f.hdr+1+extra]
-	n := f.n
 	if extra == 2 {
 		h[0], h[1], h[2] = 0xde, byte(n>>8), byte(n)
 		if f.arr {
@@ -393,11 +398,13 @@ func ParseInt(s []byte) (int64, bool) {
 // Begin suspends entry counting while the caller writes a container whose
 // header it wrote itself with the exact count; End resumes it.
 func (w *Writer) Begin() {
-	w.stack = append(w.stack, frame{hdr: -1, keyOff: -1})
+	w.stack = append(w.stack, frame{hdr: -1, keyOff: -1, n: w.n})
+	w.n = 0
 }
 
 // End closes a Begin.
 func (w *Writer) End() {
+	w.n = w.stack[len(w.stack)-1].n
 	w.stack = w.stack[:len(w.stack)-1]
 }
 
