@@ -363,8 +363,17 @@ func (t *Tree) object(pos int, koff, klen int32) (int32, int, error) {
 			t.pos = pos
 			return None, pos, t.errorf("expected ':'")
 		}
-		v, end, err := t.value(pos+1, koff, klen)
-		if err != nil {
+		pos++
+		var v int32
+		if pos < len(t.data) && t.data[pos] == '"' {
+			// Most members are strings: parsed here, without the call
+			// to value and its dispatch on the first byte.
+			off, n, e, err := t.str(pos)
+			if err != nil {
+				return None, pos, err
+			}
+			v, end = t.newNode(String, off, n, koff, klen), e
+		} else if v, end, err = t.value(pos, koff, klen); err != nil {
 			return None, pos, err
 		}
 		if last != None {
