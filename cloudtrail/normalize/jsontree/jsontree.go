@@ -274,9 +274,9 @@ func (t *Tree) value(pos int, koff, klen int32) (int32, int, error) {
 	}
 	switch c := t.data[pos]; c {
 	case '{':
-		return t.object(pos, koff, klen)
+		return t.container(pos, Object, koff, klen)
 	case '[':
-		return t.array(pos, koff, klen)
+		return t.container(pos, Array, koff, klen)
 	case '"':
 		off, n, end, err := t.str(pos)
 		if err != nil {
@@ -321,59 +321,66 @@ func (t *Tree) literal(pos int, lit string, k Kind, koff, klen int32) (int32, in
 	return i, pos + len(lit), nil
 }
 
-// object parses the object at pos. Its members are appended right after
-// it, in order, so its first child is always obj+1; the count and the
-// previous sibling are kept in locals and the object's node is written
-// when it closes, rather than updated through t.Nodes for every member.
-func (t *Tree) object(pos int, koff, klen int32) (int32, int, error) {
-	if t.depth++; t.depth > t.limit {
-		t.pos = pos
-		return None, pos, t.errorf("nesting deeper than %d", t.limit)
+// container parses the object or array (k) at start. Its children are
+// appended right after it, in order, so its first child is always i+1; the
+// count and the previous sibling are kept in locals and the container's
+// node is written when it closes, rather than updated through t.Nodes for
+// every child.
+func (t *Tree) container(start int, k Kind, koff, klen int32) (int32, int, error) {
+	end, what := byte('}'), "object"
+	if k == Array {
+		end, what = ']', "array"
 	}
-	start := pos
-	obj := t.newNode(Object, int32(start), 0, koff, klen)
-	pos = t.skip(pos + 1) // after '{'
-	if pos < len(t.data) && t.data[pos] == '}' {
+	if t.depth++; t.depth > t.limit {
+		t.pos = start
+		return None, start, t.errorf("nesting deeper than %d", t.limit)
+	}
+	i := t.newNode(k, int32(start), 0, koff, klen)
+	pos := t.skip(start + 1)
+	if pos < len(t.data) && t.data[pos] == end {
 		pos++
-		t.Nodes[obj].rawLen = int32(pos - start)
+		t.Nodes[i].rawLen = int32(pos - start)
 		t.depth--
-		return obj, pos, nil
+		return i, pos, nil
 	}
 	last, n := None, int32(0)
 	for {
-		pos = t.skip(pos)
-		if pos >= len(t.data) {
-			t.pos = pos
-			return None, pos, t.short("expected a member name")
-		}
-		if t.data[pos] != '"' {
-			t.pos = pos
-			return None, pos, t.errorf("expected a member name")
-		}
-		koff, klen, end, err := t.str(pos)
-		if err != nil {
-			return None, pos, err
-		}
-		pos = t.skip(end)
-		if pos >= len(t.data) {
-			t.pos = pos
-			return None, pos, t.short("expected ':'")
-		}
-		if t.data[pos] != ':' {
-			t.pos = pos
-			return None, pos, t.errorf("expected ':'")
-		}
-		pos++
 		var v int32
-		if pos < len(t.data) && t.data[pos] == '"' {
-			// Most members are strings: parsed here, without the call
-			// to value and its dispatch on the first byte.
-			off, n, e, err := t.str(pos)
-			if err != nil {
+		var next int
+		var err error
+		if k == Array {
+			v, next, err = t.value(pos, 0, 0)
+		} else {
+			// A member. In compact JSON its name starts right at pos and
+			// its value right after the colon: one test each takes that
+			// path, expect the other.
+			if pos >= len(t.data) || t.data[pos] != '"' {
+				if pos, err = t.expect(pos, '"', "expected a member name"); err != nil {
+					return None, pos, err
+				}
+			}
+			var koff, klen int32
+			if koff, klen, pos, err = t.str(pos); err != nil {
 				return None, pos, err
 			}
-			v, end = t.newNode(String, off, n, koff, klen), e
-		} else if v, end, err = t.value(pos, koff, klen); err != nil {
+			if pos >= len(t.data) || t.data[pos] != ':' {
+				if pos, err = t.expect(pos, ':', "expected ':'"); err != nil {
+					return None, pos, err
+				}
+			}
+			pos++
+			if pos < len(t.data) && t.data[pos] == '"' {
+				// Most members are strings: parsed here, without
+				// value's dispatch on the first byte.
+				var off, n int32
+				if off, n, next, err = t.str(pos); err == nil {
+					v = t.newNode(String, off, n, koff, klen)
+				}
+			} else {
+				v, next, err = t.value(pos, koff, klen)
+			}
+		}
+		if err != nil {
 			return None, pos, err
 		}
 		if last != None {
@@ -381,74 +388,41 @@ func (t *Tree) object(pos int, koff, klen int32) (int32, int, error) {
 		}
 		last = v
 		n++
-		pos = t.skip(end)
+		pos = t.skip(next)
 		if pos >= len(t.data) {
 			t.pos = pos
-			return None, pos, t.short("unterminated object")
+			return None, pos, t.short("unterminated " + what)
 		}
 		switch t.data[pos] {
 		case ',':
 			pos++
-		case '}':
+		case end:
 			pos++
-			o := &t.Nodes[obj]
-			o.rawLen = int32(pos - start)
-			o.N, o.First = n, obj+1
+			c := &t.Nodes[i]
+			c.rawLen = int32(pos - start)
+			c.N, c.First = n, i+1
 			t.depth--
-			return obj, pos, nil
+			return i, pos, nil
 		default:
 			t.pos = pos
-			return None, pos, t.errorf("expected ',' or '}'")
+			return None, pos, t.errorf("expected ',' or '%c'", end)
 		}
 	}
 }
 
-// array parses the array at pos, the way object does.
-func (t *Tree) array(pos int, koff, klen int32) (int32, int, error) {
-	if t.depth++; t.depth > t.limit {
+// expect skips whitespace at pos and returns the position of the byte
+// after it, which must be c; msg is the error when it is not.
+func (t *Tree) expect(pos int, c byte, msg string) (int, error) {
+	pos = t.skip(pos)
+	if pos >= len(t.data) {
 		t.pos = pos
-		return None, pos, t.errorf("nesting deeper than %d", t.limit)
+		return pos, t.short(msg)
 	}
-	start := pos
-	arr := t.newNode(Array, int32(start), 0, koff, klen)
-	pos = t.skip(pos + 1) // after '['
-	if pos < len(t.data) && t.data[pos] == ']' {
-		pos++
-		t.Nodes[arr].rawLen = int32(pos - start)
-		t.depth--
-		return arr, pos, nil
+	if t.data[pos] != c {
+		t.pos = pos
+		return pos, t.errorf("%s", msg)
 	}
-	last, n := None, int32(0)
-	for {
-		v, end, err := t.value(pos, 0, 0)
-		if err != nil {
-			return None, pos, err
-		}
-		if last != None {
-			t.Nodes[last].Next = v
-		}
-		last = v
-		n++
-		pos = t.skip(end)
-		if pos >= len(t.data) {
-			t.pos = pos
-			return None, pos, t.short("unterminated array")
-		}
-		switch t.data[pos] {
-		case ',':
-			pos++
-		case ']':
-			pos++
-			a := &t.Nodes[arr]
-			a.rawLen = int32(pos - start)
-			a.N, a.First = n, arr+1
-			t.depth--
-			return arr, pos, nil
-		default:
-			t.pos = pos
-			return None, pos, t.errorf("expected ',' or ']'")
-		}
-	}
+	return pos, nil
 }
 
 // str parses a string at pos (on the opening quote) and returns the span
