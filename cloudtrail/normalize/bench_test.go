@@ -11,25 +11,8 @@ import (
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/record"
 )
 
-// benchEvents is the real test-data mix: every record of the project's
-// test data, compacted as CloudTrail writes it.
-func benchEvents(b *testing.B) ([][]byte, int) {
-	b.Helper()
-	evs, err := testutil.LoadEvents(testutil.ProjectTestData())
-	if err != nil {
-		b.Fatal(err)
-	}
-	out := make([][]byte, len(evs))
-	total := 0
-	for i, e := range evs {
-		out[i] = testutil.Compact(e.JSON)
-		total += len(out[i])
-	}
-	return out, total
-}
-
 func runBench(b *testing.B, enc record.Encoder) {
-	events, total := benchEvents(b)
+	events, total := testutil.BenchEvents(b)
 	src := &record.Source{Bucket: "bucket", Key: "AWSLogs/1/CloudTrail/x.json.gz", MessageID: "m", QueueURL: "q"}
 	buf := make([]byte, 0, 1<<20)
 	b.SetBytes(int64(total / len(events)))

@@ -11,16 +11,7 @@ import (
 // as CloudTrail writes it: the parsing share of BenchmarkOCSF and
 // BenchmarkECS in the parent package, without the noise of the mapping.
 func BenchmarkParse(b *testing.B) {
-	evs, err := testutil.LoadEvents(testutil.ProjectTestData())
-	if err != nil {
-		b.Fatal(err)
-	}
-	events := make([][]byte, len(evs))
-	total := 0
-	for i, e := range evs {
-		events[i] = testutil.Compact(e.JSON)
-		total += len(events[i])
-	}
+	events, total := testutil.BenchEvents(b)
 	b.SetBytes(int64(total / len(events)))
 	b.ReportAllocs()
 	var t jsontree.Tree

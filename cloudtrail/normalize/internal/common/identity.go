@@ -11,6 +11,21 @@ type Identity struct {
 	InvokedBy, IdentityProvider, SessionContext, OnBehalfOf int32
 }
 
+// identityNames are the member names of Identity's fields, in the order
+// of the fields.
+var identityNames = [...]string{"type", "arn", "principalId", "userName", "accessKeyId", "credentialId",
+	"accountId", "invokedBy", "identityProvider", "sessionContext", "onBehalfOf"}
+
+// identityByLen lists, for each name length, the indexes in identityNames
+// of the names of that length (at most two): a member is compared with
+// those only.
+var identityByLen = func() (l [17][]int) {
+	for j, name := range identityNames {
+		l[len(name)] = append(l[len(name)], j)
+	}
+	return l
+}()
+
 // Index fills id from node ui of t, the event's userIdentity (None when
 // the event has none). As with jsontree.Get, the first member of a name
 // wins, and nothing is found in a node that is not an object.
@@ -20,36 +35,20 @@ func (id *Identity) Index(t *jsontree.Tree, ui int32) {
 	if t.Kind(ui) != jsontree.Object {
 		return
 	}
+	fields := [len(identityNames)]*int32{&id.Type, &id.ARN, &id.PrincipalID, &id.UserName, &id.AccessKeyID,
+		&id.CredentialID, &id.AccountID, &id.InvokedBy, &id.IdentityProvider, &id.SessionContext, &id.OnBehalfOf}
 	for c := t.Nodes[ui].First; c != none; c = t.Nodes[c].Next {
-		var p *int32
-		switch string(t.Key(c)) {
-		case "type":
-			p = &id.Type
-		case "arn":
-			p = &id.ARN
-		case "principalId":
-			p = &id.PrincipalID
-		case "userName":
-			p = &id.UserName
-		case "accessKeyId":
-			p = &id.AccessKeyID
-		case "credentialId":
-			p = &id.CredentialID
-		case "accountId":
-			p = &id.AccountID
-		case "invokedBy":
-			p = &id.InvokedBy
-		case "identityProvider":
-			p = &id.IdentityProvider
-		case "sessionContext":
-			p = &id.SessionContext
-		case "onBehalfOf":
-			p = &id.OnBehalfOf
-		default:
+		k := t.Key(c)
+		if len(k) >= len(identityByLen) {
 			continue
 		}
-		if *p == none {
-			*p = c
+		for _, j := range identityByLen[len(k)] {
+			if string(k) == identityNames[j] {
+				if *fields[j] == none {
+					*fields[j] = c
+				}
+				break
+			}
 		}
 	}
 }

@@ -459,6 +459,24 @@ func Compact(data []byte) []byte {
 	return buf.Bytes()
 }
 
+// BenchEvents returns every record of the project's test data, compacted
+// as CloudTrail writes it, and their total length: the event mix of the
+// encoder and parser benchmarks.
+func BenchEvents(b testing.TB) ([][]byte, int) {
+	b.Helper()
+	evs, err := LoadEvents(ProjectTestData())
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := make([][]byte, len(evs))
+	total := 0
+	for i, e := range evs {
+		out[i] = Compact(e.JSON)
+		total += len(out[i])
+	}
+	return out, total
+}
+
 // Unfold undoes the deep-value rule of the encoders on a decoded value that
 // sits at nesting level level of its entry (the body is level 2): a string
 // found deeper than msgpack.MaxDepth that holds a JSON object or array is
