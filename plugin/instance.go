@@ -78,16 +78,7 @@ func unregister(inst *instance) {
 	if live[inst] {
 		delete(live, inst)
 		inst.handle.Delete()
-		if len(live) > 0 {
-			fitProcs(len(live))
-		}
 	}
-}
-
-func liveCount() int {
-	regMu.Lock()
-	defer regMu.Unlock()
-	return len(live)
 }
 
 func all() []*instance {
@@ -221,7 +212,6 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 	if !inflate.Available {
 		notes = append(notes, "gzip inflated by Go's streaming reader (built without libdeflate: about 2.3x slower)")
 	}
-	notes = append(notes, fitProcs(liveCount()+1))
 	inst := &instance{name: name, tid: tid, cfg: cfg, col: col, log: log, started: time.Now(), clients: clients, stopSummary: make(chan struct{}), counters: counters, notes: notes, timer: timer}
 	if cfg.MetricsListen != "" {
 		src := collector.MetricsSource{C: col, Labels: metrics.Labels{{"instance", name}, {"queue_url", cfg.QueueURL}}}

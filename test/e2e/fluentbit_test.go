@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -343,23 +342,7 @@ func checkStartLines(t *testing.T, bin testenv.FluentBitBinary, log string, n in
 		if want := mallocNote(); !strings.Contains(l, want) {
 			t.Errorf("on %s the start line should say %q: %s", bin.Name(), want, l)
 		}
-		if want := procsNote(l); !strings.Contains(l, want) {
-			t.Errorf("on %s the start line should say %q: %s", bin.Name(), want, l)
-		}
 	}
-}
-
-// procsNote is what start line l says about GOMAXPROCS: one per cloudtrail
-// input live, counting the one starting (cloudtrail.N is the N+1th, also
-// after a hot reload, whose old instances exit first), up to Go's default on
-// this machine, unless the environment sets it.
-func procsNote(l string) string {
-	if os.Getenv("GOMAXPROCS") != "" {
-		return "(GOMAXPROCS set in the environment)"
-	}
-	n, _ := strconv.Atoi(regexp.MustCompile(`cloudtrail\.(\d+)\]`).FindStringSubmatch(l)[1])
-	d := runtime.GOMAXPROCS(0) // Go's default here, as in Fluent Bit's process
-	return fmt.Sprintf("Go code on up to %d of %d threads", min(d, n+1), d)
 }
 
 // mallocNote is what the start line says about glibc's malloc with the
