@@ -123,7 +123,7 @@ type Collector struct {
 	// handover on Fluent Bit's thread (Take, Handed). readAt is when.
 	reading ack.Counters
 	readAt  time.Time
-	ackWhy       string
+	ackWhy  string
 
 	integ *integrity.Checker // nil unless integrity is on (integrity.go)
 
