@@ -59,8 +59,8 @@ func (r *counterReader) directAgrees() bool {
 		d1.Records <= t.Records && t.Records <= d2.Records
 }
 
-// Direct reports whether readings come straight from the counters.
-func (r *counterReader) Direct() bool {
+// direct reports whether readings come straight from the counters.
+func (r *counterReader) direct() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.c != nil && C.ct_counters_direct(r.c) != 0

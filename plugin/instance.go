@@ -238,7 +238,7 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 		}()
 	}
 	mode := "ack=counters"
-	if counters != nil && !counters.Direct() {
+	if counters != nil && !counters.direct() {
 		// Correct, only dearer: see openCounters.
 		mode += " (read as Prometheus text: this Fluent Bit's cmetrics layout is not one the plugin reads directly)"
 	}
