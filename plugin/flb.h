@@ -85,11 +85,50 @@ int ct_property_code(unsigned char *buf, size_t n, uintptr_t *fn, uintptr_t *tar
 #define CT_MAX_KEY        256
 int ct_property_keys(void *ins, size_t off, char *buf, size_t len);
 
-/* ct_collector_start registers, from FLBPluginInit (on the instance's
- * thread, before Fluent Bit starts its collectors), a timer of interval_ns
- * that hands records over through flb_input_log_append_records, the way
- * the proxy's fixed 1 s callback does. It returns the collector id, or -1
- * when this Fluent Bit does not export what it needs. */
-int ct_collector_start(void *plugin, long long interval_ns);
+/* The handover slot (handover.c): the plugin's goroutine publishes a
+ * handover in the slot and wakes the instance's thread through wake_ins (an
+ * eventfd that an event collector of the instance watches); that thread
+ * appends it with flb_input_log_append_records and wakes the goroutine
+ * through wake_go. Fluent Bit's thread never enters Go for it: a callback
+ * into Go leaves the thread holding a Go P that sysmon must take back, and
+ * each take sets sysmon polling every 20 us (docs/performance.md).
+ *
+ * state moves IDLE -> READY (the goroutine, data, size and records set)
+ * -> APPENDING -> DONE (the instance's thread) -> IDLE (the goroutine), or
+ * READY -> IDLE when the goroutine takes an unappended handover back.
+ * paused is set by the pause callback, on the instance's thread: a READY
+ * handover then waits for resume. Both are read and written atomically. */
+#define CT_SLOT_IDLE      0
+#define CT_SLOT_READY     1
+#define CT_SLOT_APPENDING 2
+#define CT_SLOT_DONE      3
+
+struct ct_slot {
+    int state;
+    int paused;
+    const void *data;          /* C memory (memory.go), never Go's */
+    size_t size;
+    size_t records;
+    int wake_ins;
+    int wake_go;
+    void *ins;
+    int retired;
+    struct ct_slot *next;
+};
+
+/* ct_slot_open, from FLBPluginInit on the instance's thread (Fluent Bit
+ * starts the collectors registered during init with the proxy's), adds the
+ * slot's event collector to the instance. NULL when this Fluent Bit does not
+ * export what it needs, or on failure. */
+struct ct_slot *ct_slot_open(void *plugin);
+
+/* ct_slot_wake wakes the other side through fd. */
+void ct_slot_wake(int fd);
+
+/* ct_slot_retire, once the goroutine has stopped, leaves the slot to be
+ * freed by the next ct_slot_open: Fluent Bit removes the collector only when
+ * it destroys the instance, after Exit, and its fd must stay open until
+ * then. */
+void ct_slot_retire(struct ct_slot *s);
 
 #endif

@@ -39,7 +39,8 @@ type instance struct {
 	col     *collector.Collector
 	log     *flbLogger
 	pending *collector.Handover // given to Fluent Bit by the last callback
-	timer   bool                // handovers come from the plugin's own timer (flb.c), not the proxy's callback
+	timer   bool                // handovers come from the plugin's own timer (handover.go), not the proxy's callback
+	hand    *handover           // the plugin's own timer; nil with the proxy's callback
 	once    sync.Once
 
 	started        time.Time
@@ -114,7 +115,7 @@ func nextName() string {
 	return pluginName + "." + strconv.Itoa(len(live))
 }
 
-func newInstance(plugin unsafe.Pointer) (*instance, error) {
+func newInstance(plugin unsafe.Pointer) (inst *instance, err error) {
 	api, ins := C.ct_api(plugin), C.ct_instance(plugin)
 	regMu.Lock()
 	lastAPI = api
@@ -162,7 +163,15 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 		}
 	}
 	counters, why := openCounters(ins)
-	timer, how := startTimer(plugin, cfg, counters)
+	slot, how := startTimer(plugin, cfg, counters)
+	timer := slot != nil
+	if timer {
+		defer func() {
+			if err != nil {
+				C.ct_slot_retire(slot)
+			}
+		}()
+	}
 	if !timer {
 		notes = append(notes, "handover once a second by the Go proxy's callback ("+how+")")
 	}
@@ -172,6 +181,7 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 		counters.close()
 		return nil, err
 	}
+	mem := &cMemory{}
 	opts := collector.Options{
 		Config:      cfg,
 		SQS:         clients.SQS,
@@ -181,7 +191,7 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 		Limits:      limits(cfg),
 		Log:         log,
 		CloudTrail:  clients.CloudTrail,
-		Memory:      cMemory{},
+		Memory:      mem,
 	}
 	if counters != nil {
 		opts.Counters = counters.read
@@ -212,11 +222,21 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 	if !inflate.Available {
 		notes = append(notes, "gzip inflated by Go's streaming reader (built without libdeflate: about 2.3x slower)")
 	}
-	inst := &instance{name: name, tid: tid, cfg: cfg, col: col, log: log, started: time.Now(), clients: clients, stopSummary: make(chan struct{}), counters: counters, notes: notes, timer: timer}
+	inst = &instance{name: name, tid: tid, cfg: cfg, col: col, log: log, started: time.Now(), clients: clients, stopSummary: make(chan struct{}), counters: counters, notes: notes, timer: timer}
+	if timer {
+		if inst.hand, err = startHandover(slot, col, mem, cfg, log); err != nil {
+			col.Stop(context.Background())
+			counters.close()
+			return nil, fmt.Errorf("queue %s: handover: %w", cfg.QueueURL, err)
+		}
+	}
 	if cfg.MetricsListen != "" {
 		src := collector.MetricsSource{C: col, Labels: metrics.Labels{{"instance", name}, {"queue_url", cfg.QueueURL}}}
 		release, err := metrics.Listen(cfg.MetricsListen, src)
 		if err != nil {
+			if inst.hand != nil {
+				inst.hand.close()
+			}
 			col.Stop(context.Background())
 			counters.close()
 			return nil, err
@@ -256,24 +276,22 @@ func newInstance(plugin unsafe.Pointer) (*instance, error) {
 	return inst, nil
 }
 
-// startTimer adds the plugin's own handover timer to the instance's thread
-// (flb.c), before the collector exists: Fluent Bit starts it once Init has
-// returned, and the buffer's default depends on it. The timer hands over
-// many times a second, so it runs only where pacing can hold it back while
-// Fluent Bit's engine is behind, that is with Fluent Bit's counters (4.1
-// and later, ack auto); elsewhere the proxy's 1 s callback keeps the ring
-// buffer's growth to one buffer a second, as before. how says why not.
-func startTimer(plugin unsafe.Pointer, cfg *config.Config, counters *counterReader) (ok bool, how string) {
+// startTimer opens the plugin's own handover timer on the instance
+// (handover.go, handover.c), before the collector exists: Fluent Bit starts
+// its collector once Init has returned, and the buffer's default depends on
+// it. The timer hands over many times a second, so it runs only where pacing
+// can hold it back while Fluent Bit's engine is behind, that is with Fluent
+// Bit's counters (4.1 and later, ack auto); elsewhere the proxy's 1 s
+// callback keeps the ring buffer's growth to one buffer a second, as before.
+// how says why not.
+func startTimer(plugin unsafe.Pointer, cfg *config.Config, counters *counterReader) (slot *C.struct_ct_slot, how string) {
 	if cfg.Ack == "delay" || counters == nil {
-		return false, "without Fluent Bit's counters a faster timer could not be paced"
+		return nil, "without Fluent Bit's counters a faster timer could not be paced"
 	}
 	if _, ok := counters.read(); !ok {
-		return false, "without Fluent Bit's ring buffer counters a faster timer could not be paced"
+		return nil, "without Fluent Bit's ring buffer counters a faster timer could not be paced"
 	}
-	if C.ct_collector_start(plugin, C.longlong(cfg.HandoverInterval)) < 0 {
-		return false, "this Fluent Bit does not export flb_input_set_collector_time and flb_input_log_append_records"
-	}
-	return true, ""
+	return openHandover(plugin)
 }
 
 // errUnsupported refuses a Fluent Bit whose Go proxy structures the plugin
@@ -290,6 +308,9 @@ func (inst *instance) stop() {
 			// A callback's records whose cleanup never ran were not
 			// handed over; their messages are released, not deleted.
 			inst.pending = nil
+		}
+		if inst.hand != nil {
+			inst.hand.close() // before the collector frees its memory
 		}
 		inst.col.Stop(ctx)
 		inst.counters.close() // Fluent Bit destroys the metrics context after Exit

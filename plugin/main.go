@@ -73,30 +73,6 @@ func FLBPluginInputCallback(data *unsafe.Pointer, size *C.size_t) (ret int) {
 	return proxyCollect(byThread(), data, size)
 }
 
-// ctTake and ctHanded are the two halves of a handover by the plugin's own
-// timer (flb.c, ct_collect), on the instance's thread: ctTake points *data
-// at the records ready and gives their count, and returns 0 when there are
-// none; ctHanded follows Fluent Bit's append.
-//
-//export ctTake
-func ctTake(data *unsafe.Pointer, size *C.size_t, records *C.size_t) (ret C.int) {
-	*size = 0
-	defer recoverTo(&ret, 0, "handover")
-	inst := byThread()
-	collect(inst, data, size)
-	if inst == nil || inst.pending == nil {
-		return 0
-	}
-	*records = C.size_t(inst.pending.Events())
-	return 1
-}
-
-//export ctHanded
-func ctHanded() {
-	defer recoverTo(nil, 0, "handover")
-	cleanup(byThread(), nil)
-}
-
 //export FLBPluginInputCleanupCallbackCtx
 func FLBPluginInputCleanupCallbackCtx(ctx unsafe.Pointer, data unsafe.Pointer) (ret int) {
 	defer recoverTo(&ret, input.FLB_OK, "cleanup")
@@ -116,6 +92,9 @@ func FLBPluginInputPause() {
 	defer recoverTo(nil, 0, "pause")
 	if inst := byThread(); inst != nil {
 		inst.col.Pause()
+		if inst.hand != nil {
+			inst.hand.pause()
+		}
 		inst.log.Debugf("paused")
 	}
 }
@@ -125,6 +104,9 @@ func FLBPluginInputResume() {
 	defer recoverTo(nil, 0, "resume")
 	if inst := byThread(); inst != nil {
 		inst.col.Resume()
+		if inst.hand != nil {
+			inst.hand.resume()
+		}
 		inst.log.Debugf("resumed")
 	}
 }

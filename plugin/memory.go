@@ -5,7 +5,10 @@ package main
 */
 import "C"
 
-import "unsafe"
+import (
+	"sync/atomic"
+	"unsafe"
+)
 
 // cMemory is the collector's record memory (collector.Memory) taken from C's
 // malloc. The collector writes records there as its workers decode them, and
@@ -14,10 +17,15 @@ import "unsafe"
 // collector's headroom would double them. Fluent Bit copies the bytes
 // before the cleanup callback returns (flb_input_log_append), so the
 // collector reuses the memory after that; it is freed when the collector
-// stops, on the instance's thread or after it ended.
-type cMemory struct{}
+// stops, on the instance's thread or after it ended, unless kept.
+type cMemory struct {
+	// kept is set when Fluent Bit may still read a handover after the
+	// collector stopped (handover.go, stuck): its memory is then never
+	// freed.
+	kept atomic.Bool
+}
 
-func (cMemory) Alloc(n int) []byte {
+func (*cMemory) Alloc(n int) []byte {
 	p := C.malloc(C.size_t(n))
 	if p == nil {
 		return nil
@@ -25,8 +33,8 @@ func (cMemory) Alloc(n int) []byte {
 	return unsafe.Slice((*byte)(p), n)
 }
 
-func (cMemory) Free(b []byte) {
-	if cap(b) > 0 {
+func (m *cMemory) Free(b []byte) {
+	if cap(b) > 0 && !m.kept.Load() {
 		C.free(unsafe.Pointer(unsafe.SliceData(b)))
 	}
 }

@@ -6,9 +6,10 @@ import (
 	"github.com/cloudtrail-fluentbit/in_cloudtrail/cloudtrail/ack"
 )
 
-// Handover is the set of batches one tick (the plugin's timer, or the Go
-// proxy's callback) gave to Fluent Bit. Pass it to Handed once Fluent Bit's
-// append has returned, on the same thread.
+// Handover is the set of batches one tick (the plugin's handover goroutine,
+// or the Go proxy's callback) gave to Fluent Bit. Pass it to Handed once
+// Fluent Bit's append has returned, before anything else is appended to the
+// instance (or to Untake if it was never appended).
 type Handover struct {
 	batches []batch
 	data    []byte
@@ -175,6 +176,21 @@ func (c *Collector) Handed(h *Handover) {
 		c.tracker.Add(h.batches, h.Events(), now)
 		c.ackMu.Unlock()
 	}
+	h.batches, h.data = nil, nil
+}
+
+// Untake puts back a handover that never reached Fluent Bit (taken back at
+// a stop before its append): its records return to the front of the queue,
+// as they were, and nothing is learned from it.
+func (c *Collector) Untake(h *Handover) {
+	if h == nil || len(h.batches) == 0 {
+		return
+	}
+	c.queue.giveBack(nil)
+	c.ackMu.Lock()
+	c.handingSince = time.Time{}
+	c.handEnds++
+	c.ackMu.Unlock()
 	h.batches, h.data = nil, nil
 }
 
