@@ -10,7 +10,8 @@
 // them (docs/reliability.md, "When a message is deleted"):
 //
 //   - ring_buffer_writes_total and ring_buffer_retry_failures_total, read
-//     before and after one handover on the instance's thread, tell exactly
+//     just before and just after one handover's append (nothing else
+//     appended to the instance in between), tell exactly
 //     whether that handover was accepted or dropped (Classify);
 //   - records_total tells how far the engine has counted the accepted
 //     handovers, in the order they were handed over (Tracker).

@@ -120,16 +120,18 @@ type Collector struct {
 	// reading (guarded by ackMu) is the latest reading of Fluent Bit's
 	// counters that the tracker may be given: one taken while no
 	// handover was in progress, on the deleter's tick or around a
-	// handover on Fluent Bit's thread (Take, Handed). readAt is when.
+	// handover (Take, Handed). readAt is when.
 	reading ack.Counters
 	readAt  time.Time
 	ackWhy  string
 
 	integ *integrity.Checker // nil unless integrity is on (integrity.go)
 
-	// Pacing (handover.go), on Fluent Bit's thread only: whether the last
-	// handover was accepted with counters, records_total just before it,
-	// and since when pace has been holding the next one back.
+	// Pacing (handover.go), touched only by the one caller of Take and
+	// Handed (the plugin's handover goroutine, or Fluent Bit's thread for
+	// the proxy's callback): whether the last handover was accepted with
+	// counters, records_total just before it, and since when pace has been
+	// holding the next one back.
 	inRing     bool
 	inRingAt   uint64
 	pacedSince time.Time

@@ -76,7 +76,7 @@ func (c *Collector) CountersGone() { c.countersGone.Store(true) }
 
 // observeAcks gives the tracker a reading and acknowledges what it lets go.
 //
-// The reading is the one Take or Handed took on Fluent Bit's thread when it
+// The reading is the one Take or Handed took around a handover when it
 // is fresh (younger than readingFresh): while records flow, the deleter
 // reads nothing itself. It reads when a handover waits to be counted and no
 // fresh reading exists; with nothing uncounted, the tracker only needs the
@@ -135,7 +135,7 @@ const deleteTick = 50 * time.Millisecond
 // noteReading keeps cs as the reading the deleter may give the tracker. The
 // caller holds ackMu, and no handover may have been in progress since cs
 // was read. Only records_total is kept: the ring counters are read for one
-// handover, on Fluent Bit's thread.
+// handover, by Take and Handed.
 func (c *Collector) noteReading(cs ack.Counters, at time.Time) {
 	if cs.Records >= c.reading.Records {
 		c.reading, c.readAt = ack.Counters{Records: cs.Records}, at

@@ -31,7 +31,7 @@ func (c *Collector) Stop(ctx context.Context) {
 	case <-ctx.Done():
 		c.log.Warnf("queue %s: workers did not stop in time", c.cfg.QueueURL)
 	}
-	c.queue.close() // no handover is in progress: Stop runs on Fluent Bit's thread, or after it
+	c.queue.close() // no handover is in progress: the caller ended them (the plugin stops its handover goroutine first; the proxy's callback runs on the thread that calls Stop)
 
 	var final *ack.Counters
 	if c.Counting() {
